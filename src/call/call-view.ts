@@ -1,0 +1,64 @@
+/**
+ * What the API and logs show of a call. Field names are snake_case because they are the public JSON
+ * shape (kept from the predecessor: `caller_to_ai`, `ai_to_caller`, `resampling_ops`, `errors`).
+ */
+export type CallStatus = 'dialing' | 'ringing' | 'answered' | 'completed' | 'busy' | 'no-answer' | 'failed';
+export const TERMINAL_STATUSES: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'failed'];
+
+export interface DirectionCounters {
+  packets: number;
+  bytes: number;
+}
+
+export interface BridgeMetrics {
+  caller_to_ai: DirectionCounters;
+  ai_to_caller: DirectionCounters;
+  resampling_ops: number;
+  errors: number;
+}
+
+export interface TranscriptEntry {
+  role: 'user' | 'agent';
+  text: string;
+  at: string; // ISO-8601
+}
+
+export interface CallView {
+  id: string;
+  direction: 'outbound' | 'inbound';
+  phone_number: string;
+  status: CallStatus;
+  conversation_id: string | null;
+  created_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  /** Q.850 cause from Asterisk, e.g. 16 normal clearing, 17 busy, 19 no answer. */
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  /** Who or what ended the call: callee, api, agent, ring-timeout, max-duration, error, shutdown. */
+  end_reason: string | null;
+  error: string | null;
+  transcript: TranscriptEntry[];
+  metrics: BridgeMetrics;
+}
+
+/** Per-call options from `POST /api/calls`. */
+export interface StartCallRequest {
+  phoneNumber: string;
+  dynamicVariables?: Record<string, string | number | boolean>;
+  firstMessage?: string;
+  prompt?: string;
+  language?: string;
+  maxDurationS?: number;
+}
+
+/** The use-cases the REST API needs; implemented by CallService, faked in API tests. */
+export interface CallApi {
+  /** Places the call; resolves once it is dialing. Throws ServiceUnavailableError when it can't. */
+  startCall(request: StartCallRequest): Promise<CallView>;
+  /** Throws CallNotFoundError. */
+  getCall(id: string): CallView;
+  /** Hangs up (idempotent for ended calls); throws CallNotFoundError. */
+  hangupCall(id: string): Promise<CallView>;
+  health(): { ari: 'connected' | 'disconnected'; activeCalls: number };
+}

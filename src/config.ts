@@ -1,0 +1,113 @@
+import Joi from 'joi';
+import type { ExternalMediaFormat } from './audio/frame';
+
+export type ConverterName = 'sinc_best' | 'sinc_medium' | 'sinc_fastest' | 'zero_order_hold' | 'linear';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** Service configuration, parsed and validated once at start. Units are in the names. */
+export interface Config {
+  readonly ariUrl: string;
+  readonly ariUsername: string;
+  readonly ariPassword: string;
+  readonly ariApp: string;
+  readonly sipTrunkEndpoint: string;
+  readonly callerId: string | undefined;
+  readonly ringTimeoutS: number;
+  readonly maxCallDurationS: number;
+
+  readonly elevenLabsApiKey: string | undefined;
+  readonly elevenLabsAgentId: string;
+  readonly elevenLabsApiUrl: string;
+  readonly agentConnectTimeoutMs: number;
+
+  readonly apiHost: string;
+  readonly apiPort: number;
+
+  readonly audioChunkSizeMs: number;
+  readonly externalMediaHost: string;
+  readonly externalMediaFormat: ExternalMediaFormat;
+  readonly rtpPortMin: number;
+  readonly rtpPortMax: number;
+  readonly resamplerConverter: ConverterName;
+  readonly metricsLogIntervalMs: number;
+
+  readonly logLevel: LogLevel;
+}
+
+const schema = Joi.object({
+  ARI_URL: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+  ARI_USERNAME: Joi.string().required(),
+  ARI_PASSWORD: Joi.string().required(),
+  ARI_APP: Joi.string().pattern(/^[A-Za-z0-9_-]+$/).default('voice-gateway'),
+  SIP_TRUNK_ENDPOINT: Joi.string().pattern(/^[A-Za-z0-9_.-]+$/).default('exolve'),
+  CALLER_ID: Joi.string().max(64).optional(),
+  RING_TIMEOUT_S: Joi.number().integer().min(5).max(300).default(45),
+  MAX_CALL_DURATION_S: Joi.number().integer().min(10).max(14_400).default(1800),
+
+  ELEVENLABS_API_KEY: Joi.string().allow('').optional(),
+  ELEVENLABS_AGENT_ID: Joi.string().required(),
+  ELEVENLABS_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.elevenlabs.io'),
+  AGENT_CONNECT_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(5000),
+
+  API_HOST: Joi.string().default('127.0.0.1'),
+  API_PORT: Joi.number().port().default(8000),
+
+  AUDIO_CHUNK_SIZE_MS: Joi.number().integer().valid(20, 40, 60, 80, 100).default(20),
+  EXTERNAL_MEDIA_HOST: Joi.string().hostname().default('127.0.0.1'),
+  EXTERNAL_MEDIA_FORMAT: Joi.string().valid('slin', 'alaw', 'ulaw').default('slin'),
+  RTP_PORT_MIN: Joi.number().port().default(40000),
+  RTP_PORT_MAX: Joi.number().port().min(Joi.ref('RTP_PORT_MIN')).default(40999),
+  RESAMPLER_CONVERTER: Joi.string()
+    .valid('sinc_best', 'sinc_medium', 'sinc_fastest', 'zero_order_hold', 'linear')
+    .default('sinc_fastest'),
+  METRICS_LOG_INTERVAL_MS: Joi.number().integer().min(1000).default(10_000),
+
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace').default('info'),
+});
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Validate `env` (normally `process.env`) and return a frozen Config, or throw ConfigError listing every problem. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Empty strings in .env mean "unset", as with most dotenv tooling.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in schema.describe().keys && v !== undefined && v !== ''),
+  );
+  const { value, error } = schema.validate(cleaned, { abortEarly: false, convert: true, stripUnknown: true });
+  if (error) throw new ConfigError(error.details.map((d) => d.message));
+  const v = value as Record<string, string | number | undefined>;
+  const str = (k: string): string => String(v[k]);
+  const num = (k: string): number => Number(v[k]);
+  const opt = (k: string): string | undefined => (v[k] === undefined ? undefined : String(v[k]));
+  return Object.freeze({
+    ariUrl: str('ARI_URL').replace(/\/+$/, ''),
+    ariUsername: str('ARI_USERNAME'),
+    ariPassword: str('ARI_PASSWORD'),
+    ariApp: str('ARI_APP'),
+    sipTrunkEndpoint: str('SIP_TRUNK_ENDPOINT'),
+    callerId: opt('CALLER_ID'),
+    ringTimeoutS: num('RING_TIMEOUT_S'),
+    maxCallDurationS: num('MAX_CALL_DURATION_S'),
+    elevenLabsApiKey: opt('ELEVENLABS_API_KEY'),
+    elevenLabsAgentId: str('ELEVENLABS_AGENT_ID'),
+    elevenLabsApiUrl: str('ELEVENLABS_API_URL').replace(/\/+$/, ''),
+    agentConnectTimeoutMs: num('AGENT_CONNECT_TIMEOUT_MS'),
+    apiHost: str('API_HOST'),
+    apiPort: num('API_PORT'),
+    audioChunkSizeMs: num('AUDIO_CHUNK_SIZE_MS'),
+    externalMediaHost: str('EXTERNAL_MEDIA_HOST'),
+    externalMediaFormat: str('EXTERNAL_MEDIA_FORMAT') as ExternalMediaFormat,
+    rtpPortMin: num('RTP_PORT_MIN'),
+    rtpPortMax: num('RTP_PORT_MAX'),
+    resamplerConverter: str('RESAMPLER_CONVERTER') as ConverterName,
+    metricsLogIntervalMs: num('METRICS_LOG_INTERVAL_MS'),
+    logLevel: str('LOG_LEVEL') as LogLevel,
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * Operational errors: things that go wrong on a phone line or a network and that the service
+ * reports and survives. Programmer errors (broken invariants) are plain `Error`s and are not caught.
+ *
+ * `code` is a stable string for logs, metrics and API clients; `retryable` says whether the same
+ * request may succeed later without change.
+ */
+export class BridgeError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** ARI REST or WebSocket failure. `status` is the HTTP status Asterisk answered with, if any. */
+export class AriError extends BridgeError {
+  readonly status: number | undefined;
+  constructor(code: string, message: string, options: { status?: number; retryable?: boolean; cause?: unknown } = {}) {
+    super(code, message, options);
+    this.status = options.status;
+  }
+}
+
+export class RtpError extends BridgeError {}
+
+/** The agent socket could not be opened, or closed abnormally. */
+export class AgentConnectionError extends BridgeError {
+  readonly closeCode: number | undefined;
+  constructor(code: string, message: string, options: { closeCode?: number; retryable?: boolean; cause?: unknown } = {}) {
+    super(code, message, options);
+    this.closeCode = options.closeCode;
+  }
+}
+
+/** The agent sent something that does not follow the protocol. */
+export class AgentProtocolError extends BridgeError {}
+
+export class CallNotFoundError extends BridgeError {
+  constructor(callId: string) {
+    super('CALL_NOT_FOUND', `call ${callId} not found`);
+  }
+}
+
+/** The service cannot take a call right now (ARI down, shutting down, at capacity). */
+export class ServiceUnavailableError extends BridgeError {
+  constructor(code: string, message: string) {
+    super(code, message, { retryable: true });
+  }
+}
+
+/** A request that is well-formed but not allowed (e.g. a destination the policy denies). */
+export class PolicyError extends BridgeError {
+  readonly field: string;
+  constructor(code: string, field: string, message: string) {
+    super(code, message);
+    this.field = field;
+  }
+}
