@@ -1,0 +1,189 @@
+import type { Client } from 'ari-client';
+import type { Logger } from 'pino';
+import { AriError } from '../errors';
+import type { AriBridgeJson, AriChannelJson } from './ari-events';
+
+export interface OriginateParams {
+  endpoint: string;
+  channelId: string;
+  app: string;
+  appArgs: string;
+  callerId?: string;
+  timeoutS: number;
+  /** Codec offer, e.g. `alaw,ulaw`; without it the SDP offers PCMU first. */
+  formats: string;
+  variables?: Record<string, string>;
+}
+
+export interface ExternalMediaParams {
+  channelId: string;
+  app: string;
+  /** host:port where our RTP endpoint listens. Asterisk always sends here. */
+  externalHost: string;
+  format: 'slin' | 'alaw' | 'ulaw';
+  /** Passed back as StasisStart args (Asterisk 22+), so we can tell it apart from calls. */
+  data: string;
+  variables?: Record<string, string>;
+}
+
+/** Where Asterisk's side of the ExternalMedia RTP stream lives; we send our RTP there. */
+export interface ExternalMediaAddress {
+  address: string;
+  port: number;
+}
+
+export type HangupReason = 'normal' | 'busy' | 'congestion' | 'no_answer' | 'timeout' | 'rejected';
+
+/** The ARI operations a call needs. Implemented over ari-client; small enough to fake. */
+export interface CallControl {
+  originate(params: OriginateParams): Promise<void>;
+  answer(channelId: string): Promise<void>;
+  /** Resolves when gone; a channel that no longer exists is not an error. */
+  hangup(channelId: string, reason?: HangupReason): Promise<void>;
+  createBridge(bridgeId: string): Promise<void>;
+  addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void>;
+  /** Resolves when gone; a bridge that no longer exists is not an error. */
+  destroyBridge(bridgeId: string): Promise<void>;
+  createExternalMedia(params: ExternalMediaParams): Promise<ExternalMediaAddress>;
+  setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
+  listChannels(): Promise<AriChannelJson[]>;
+  listBridges(): Promise<AriBridgeJson[]>;
+}
+
+/**
+ * Turns an ari-client rejection into an AriError. ari-client throws `Error(rawBody)` with no
+ * status, so "not found" is recognised by Asterisk's message text.
+ */
+export function toAriError(op: string, err: unknown): AriError {
+  const raw = err instanceof Error ? err.message : String(err);
+  let message = raw;
+  try {
+    const body = JSON.parse(raw) as { message?: string; error?: string };
+    message = body.message ?? body.error ?? raw;
+  } catch {
+    // Not JSON: a transport error (ECONNREFUSED, socket hang up); keep the text.
+  }
+  const notFound = /not found/i.test(message);
+  const notInStasis = /not in Stasis/i.test(message);
+  const transport = /ECONNREFUSED|ECONNRESET|socket hang up|ETIMEDOUT/i.test(message);
+  const code = notFound ? 'ARI_NOT_FOUND' : notInStasis ? 'ARI_NOT_IN_STASIS' : transport ? 'ARI_UNREACHABLE' : 'ARI_REQUEST_FAILED';
+  return new AriError(code, `${op}: ${message}`, {
+    status: notFound ? 404 : notInStasis ? 422 : undefined,
+    retryable: transport || notInStasis,
+    cause: err,
+  });
+}
+
+/** CallControl over the process's ari-client. `getClient` throws while ARI is down. */
+export class AriCallControl implements CallControl {
+  readonly #getClient: () => Client;
+  readonly #log: Logger;
+
+  constructor(getClient: () => Client, log: Logger) {
+    this.#getClient = getClient;
+    this.#log = log;
+  }
+
+  async #do<T>(op: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.#getClient());
+    } catch (err) {
+      if (err instanceof AriError) throw err;
+      throw toAriError(op, err);
+    }
+  }
+
+  async #tolerateGone(op: string, fn: (c: Client) => Promise<unknown>): Promise<void> {
+    try {
+      await this.#do(op, fn);
+    } catch (err) {
+      if (err instanceof AriError && err.code === 'ARI_NOT_FOUND') {
+        this.#log.debug({ op }, 'already gone');
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async originate(p: OriginateParams): Promise<void> {
+    await this.#do('originate', (c) =>
+      c.channels.originate({
+        endpoint: p.endpoint,
+        channelId: p.channelId,
+        app: p.app,
+        appArgs: p.appArgs,
+        callerId: p.callerId,
+        timeout: p.timeoutS,
+        formats: p.formats,
+        variables: p.variables,
+      }),
+    );
+  }
+
+  async answer(channelId: string): Promise<void> {
+    await this.#do('answer', (c) => c.channels.answer({ channelId }));
+  }
+
+  async hangup(channelId: string, reason: HangupReason = 'normal'): Promise<void> {
+    await this.#tolerateGone('hangup', (c) => c.channels.hangup({ channelId, reason }));
+  }
+
+  async createBridge(bridgeId: string): Promise<void> {
+    await this.#do('createBridge', (c) => c.bridges.create({ bridgeId, type: 'mixing', name: bridgeId }));
+  }
+
+  async addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
+    await this.#do('addToBridge', (c) => c.bridges.addChannel({ bridgeId, channel: [...channelIds] }));
+  }
+
+  async destroyBridge(bridgeId: string): Promise<void> {
+    await this.#tolerateGone('destroyBridge', (c) => c.bridges.destroy({ bridgeId }));
+  }
+
+  async createExternalMedia(p: ExternalMediaParams): Promise<ExternalMediaAddress> {
+    const channel = await this.#do('externalMedia', (c) =>
+      // `data` is an Asterisk 22 parameter the typings lack; ari-client builds its API from
+      // Asterisk's own resource list, so it is passed through.
+      c.channels.externalMedia({
+        channelId: p.channelId,
+        app: p.app,
+        external_host: p.externalHost,
+        format: p.format,
+        encapsulation: 'rtp',
+        transport: 'udp',
+        direction: 'both',
+        variables: p.variables,
+        data: p.data,
+      } as Parameters<Client['channels']['externalMedia']>[0]),
+    );
+    const vars = (channel as unknown as { channelvars?: Record<string, string> }).channelvars ?? {};
+    const address = vars.UNICASTRTP_LOCAL_ADDRESS;
+    const port = Number(vars.UNICASTRTP_LOCAL_PORT);
+    if (!address || !Number.isInteger(port) || port <= 0) {
+      throw new AriError('ARI_EXTERNAL_MEDIA_NO_ADDRESS', 'externalMedia returned no UNICASTRTP_LOCAL_ADDRESS/PORT');
+    }
+    return { address, port };
+  }
+
+  async setChannelVar(channelId: string, variable: string, value: string): Promise<void> {
+    await this.#do('setChannelVar', (c) => c.channels.setChannelVar({ channelId, variable, value }));
+  }
+
+  async listChannels(): Promise<AriChannelJson[]> {
+    const list = await this.#do('listChannels', (c) => c.channels.list());
+    return list.map((ch) => plainChannel(ch as unknown as AriChannelJson));
+  }
+
+  async listBridges(): Promise<AriBridgeJson[]> {
+    const list = await this.#do('listBridges', (c) => c.bridges.list());
+    return list.map((b) => {
+      const j = b as unknown as AriBridgeJson;
+      return { id: j.id, technology: j.technology, bridge_type: j.bridge_type, channels: [...j.channels] };
+    });
+  }
+}
+
+/** ari-client returns class instances with circular references; copy the fields we use. */
+function plainChannel(ch: AriChannelJson): AriChannelJson {
+  return { id: ch.id, name: ch.name, state: ch.state, dialplan: ch.dialplan, caller: ch.caller };
+}

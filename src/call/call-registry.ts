@@ -1,0 +1,38 @@
+import type { Call } from './call';
+
+/** The live calls of the process, by id. Ended calls are kept as records in CallRecords. */
+export class CallRegistry {
+  readonly #calls = new Map<string, Call>();
+
+  add(call: Call): void {
+    this.#calls.set(call.id, call);
+    call.once('ended', () => this.#calls.delete(call.id));
+  }
+
+  get(id: string): Call | undefined {
+    return this.#calls.get(id);
+  }
+
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  all(): Call[] {
+    return [...this.#calls.values()];
+  }
+
+  /**
+   * Ends every live call with `reason` and waits for their teardown, at most `deadlineMs`.
+   * Resolves to the number of calls still live at the deadline (0 when all ended).
+   */
+  async drain(reason: Parameters<Call['end']>[0], deadlineMs: number): Promise<number> {
+    const calls = this.all();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    await Promise.race([Promise.allSettled(calls.map((c) => c.end(reason))), deadline]);
+    clearTimeout(timer);
+    return this.#calls.size;
+  }
+}

@@ -1,0 +1,414 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { AriEvent } from '../ari/ari-events';
+import type { AriEventRouter } from '../ari/ari-event-router';
+import type { CallControl } from '../ari/call-control';
+import { AgentConnectionError, BridgeError } from '../errors';
+import { DisposerStack } from '../lifecycle/disposer-stack';
+import type { CallStatus, CallView, StartCallRequest, TranscriptEntry, BridgeMetrics } from './call-view';
+import { classifyUnanswered, type EndReason } from './hangup-cause';
+import type { AgentConnector, AgentSession, MediaSession, MediaSessionFactory } from './ports';
+
+/**
+ * Lifecycle of one call:
+ *
+ *   dialing ──Ringing──▶ ringing ──StasisStart (answer)──▶ answered ──▶ ending ──▶ ended
+ *      │                    │                                  ▲
+ *      └────────────────────┴── ChannelDestroyed / error / api ─┘
+ *
+ * Events arriving in `ending`/`ended` are dropped.
+ */
+export type CallState = 'dialing' | 'ringing' | 'answered' | 'ending' | 'ended';
+
+const LEGAL: Record<CallState, readonly CallState[]> = {
+  dialing: ['ringing', 'answered', 'ending'],
+  ringing: ['answered', 'ending'],
+  answered: ['ending'],
+  ending: ['ended'],
+  ended: [],
+};
+
+export interface CallSettings {
+  ariApp: string;
+  trunkEndpoint: string;
+  callerId: string | undefined;
+  ringTimeoutS: number;
+  maxDurationS: number;
+  externalMediaFormat: 'slin' | 'alaw' | 'ulaw';
+  /** How long after answer the agent may still be connecting before the call fails. */
+  agentReadyTimeoutMs: number;
+  /** Longest goodbye we play after the agent ended the conversation. */
+  drainTimeoutMs: number;
+  /** While the phone rings, tell the agent someone is coming so it does not re-engage. */
+  ringingActivityIntervalMs: number;
+  metricsLogIntervalMs: number;
+}
+
+export interface CallDeps {
+  control: CallControl;
+  router: AriEventRouter;
+  connectAgent: AgentConnector;
+  createMedia: MediaSessionFactory;
+  settings: CallSettings;
+  log: Logger;
+}
+
+interface CallEvents {
+  status: [CallStatus];
+  transcript: [TranscriptEntry];
+  ended: [CallView];
+}
+
+/** Ids of the Asterisk objects a call creates; prefixes let start-up recovery find orphans. */
+export const ARI_ID_PREFIX = 'vg-';
+export function callChannelId(callId: string): string {
+  return `${ARI_ID_PREFIX}${callId}`;
+}
+function mediaChannelId(callId: string): string {
+  return `${ARI_ID_PREFIX}em-${callId}`;
+}
+function bridgeId(callId: string): string {
+  return `${ARI_ID_PREFIX}br-${callId}`;
+}
+
+/**
+ * One phone call and everything it opened: the ARI subscription, the call leg, the agent socket,
+ * the media session (RTP socket, resamplers, pacer), the bridge and the ExternalMedia channel, and
+ * its timers. Each is registered for release where it is acquired; `end()` is the one teardown
+ * path, runs once, never throws, and records the outcome.
+ */
+export class Call extends EventEmitter<CallEvents> {
+  readonly id: string;
+  readonly log: Logger;
+  readonly #deps: CallDeps;
+  readonly #request: StartCallRequest;
+  readonly #abort = new AbortController();
+  readonly #disposers: DisposerStack;
+  readonly #channelId: string;
+  #state: CallState = 'dialing';
+  #status: CallStatus = 'dialing';
+  #agent: Promise<AgentSession> | undefined;
+  #agentSession: AgentSession | undefined;
+  #media: MediaSession | undefined;
+  #ended: Promise<void> | undefined;
+  #endReason: EndReason | null = null;
+  #error: string | null = null;
+  #hangupCause: number | null = null;
+  #hangupCauseText: string | null = null;
+  #conversationId: string | null = null;
+  readonly #createdAt = new Date();
+  #answeredAt: Date | null = null;
+  #endedAt: Date | null = null;
+  readonly #transcript: TranscriptEntry[] = [];
+  #finalMetrics: BridgeMetrics | undefined;
+  #isAgentEnding = false;
+
+  constructor(id: string, request: StartCallRequest, deps: CallDeps) {
+    super();
+    this.id = id;
+    this.#request = request;
+    this.#deps = deps;
+    this.#channelId = callChannelId(id);
+    this.log = deps.log.child({ callId: id });
+    this.#disposers = new DisposerStack(this.log);
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  get isEnded(): boolean {
+    return this.#state === 'ended';
+  }
+
+  /**
+   * Places the call. Resolves once Asterisk accepted the originate (the phone is being dialled);
+   * rejects, with the call already ended as failed, if it did not.
+   */
+  async start(): Promise<void> {
+    const { control, router, settings } = this.#deps;
+    const sub = router.subscribe(this.#channelId, (e) => this.#onCallLegEvent(e));
+    this.#disposers.defer('ari-subscription', () => sub.cancel());
+
+    // Open the agent while the phone rings, so its greeting is ready at answer.
+    this.#agent = this.#openAgent();
+    this.#agent.catch((err: unknown) => this.#fail('agent-error', err));
+
+    try {
+      await control.originate({
+        endpoint: `PJSIP/${dialString(this.#request.phoneNumber)}@${settings.trunkEndpoint}`,
+        channelId: this.#channelId,
+        app: settings.ariApp,
+        appArgs: `outbound,${this.id}`,
+        callerId: settings.callerId,
+        timeoutS: settings.ringTimeoutS,
+        formats: 'alaw,ulaw',
+        variables: { VG_CALL_ID: this.id, VG_AGENT: 'elevenlabs' },
+      });
+    } catch (err) {
+      await this.#fail('error', err);
+      throw err;
+    }
+    // Registered after originate succeeded: before that there is no channel to hang up.
+    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
+    // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
+    this.#timer('ring-guard', (settings.ringTimeoutS + 10) * 1000, () => {
+      if (this.#state === 'dialing' || this.#state === 'ringing') void this.end('ring-timeout');
+    });
+  }
+
+  /** Ends the call for `reason`. Idempotent: later calls return the first teardown. */
+  end(reason: EndReason): Promise<void> {
+    if (!this.#ended) {
+      this.#endReason = reason;
+      this.#ended = this.#teardown();
+    }
+    return this.#ended;
+  }
+
+  view(): CallView {
+    return {
+      id: this.id,
+      direction: 'outbound',
+      phone_number: this.#request.phoneNumber,
+      status: this.#status,
+      conversation_id: this.#conversationId,
+      created_at: this.#createdAt.toISOString(),
+      answered_at: this.#answeredAt?.toISOString() ?? null,
+      ended_at: this.#endedAt?.toISOString() ?? null,
+      hangup_cause: this.#hangupCause,
+      hangup_cause_text: this.#hangupCauseText,
+      end_reason: this.#endReason,
+      error: this.#error,
+      transcript: [...this.#transcript],
+      metrics: this.#finalMetrics ?? this.#media?.metrics() ?? emptyMetrics(),
+    };
+  }
+
+  // ---- agent -------------------------------------------------------------------------------
+
+  async #openAgent(): Promise<AgentSession> {
+    const r = this.#request;
+    const session = await this.#deps.connectAgent(
+      {
+        dynamicVariables: r.dynamicVariables,
+        firstMessage: r.firstMessage,
+        prompt: r.prompt,
+        language: r.language,
+      },
+      this.#abort.signal,
+    );
+    this.#disposers.defer('agent', () => session.close(1000, 'call ended'));
+    if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
+    this.#agentSession = session;
+    this.#conversationId = session.conversationId;
+    this.log.info({ conversationId: session.conversationId, in: session.inputFormat, out: session.outputFormat }, 'agent connected');
+
+    const media = await this.#deps.createMedia({
+      agentInputFormat: session.inputFormat,
+      agentOutputFormat: session.outputFormat,
+      onCallerAudio: (bytes) => session.sendAudio(bytes),
+    });
+    this.#disposers.defer('media', () => media.close());
+    if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while media was prepared');
+    this.#media = media;
+
+    session.setHandlers({
+      onAudio: (bytes) => media.pushAgentAudio(bytes),
+      onInterruption: () => media.flushPlayout(),
+      onTranscript: (role, text) => this.#addTranscript(role, text),
+      onEndCallRequested: () => {
+        this.#isAgentEnding = true;
+      },
+      onClose: (code, reason, by) => this.#onAgentClosed(code, reason, by),
+    });
+
+    if (this.#state === 'dialing' || this.#state === 'ringing') {
+      const activity = setInterval(() => {
+        if (this.#state === 'dialing' || this.#state === 'ringing') session.sendUserActivity();
+      }, this.#deps.settings.ringingActivityIntervalMs);
+      this.#disposers.defer('ringing-activity', () => clearInterval(activity));
+    }
+    return session;
+  }
+
+  #onAgentClosed(code: number, reason: string, by: 'agent' | 'client' | 'network'): void {
+    if (this.#state === 'ending' || this.#state === 'ended') return;
+    this.log.info({ code, reason, by }, 'agent socket closed');
+    if (code === 1000 && this.#state === 'answered') {
+      // The agent ended the conversation (end_call or max duration): its goodbye is still queued.
+      void this.#finishAfterGoodbye();
+      return;
+    }
+    void this.#fail('agent-error', new AgentConnectionError('AGENT_CLOSED', `agent closed the conversation (${code} ${reason})`.trim(), { closeCode: code }));
+  }
+
+  async #finishAfterGoodbye(): Promise<void> {
+    const media = this.#media;
+    if (media) {
+      media.stopCallerAudio();
+      await media.waitPlayoutDrained(this.#deps.settings.drainTimeoutMs);
+    }
+    await this.end('agent');
+  }
+
+  #addTranscript(role: 'user' | 'agent', text: string): void {
+    const entry: TranscriptEntry = { role, text, at: new Date().toISOString() };
+    this.#transcript.push(entry);
+    this.log.debug({ pii: { role, text } }, 'transcript');
+    this.emit('transcript', entry);
+  }
+
+  // ---- ARI ---------------------------------------------------------------------------------
+
+  #onCallLegEvent(event: AriEvent): void {
+    if (this.#state === 'ending' || this.#state === 'ended') {
+      this.log.debug({ type: event.type }, 'event after end ignored');
+      return;
+    }
+    switch (event.type) {
+      case 'ChannelStateChange':
+        if (event.channel.state === 'Ringing' && this.#state === 'dialing') this.#transition('ringing', 'ringing');
+        return;
+      case 'Dial':
+        if (event.dialstatus === 'RINGING' && this.#state === 'dialing') this.#transition('ringing', 'ringing');
+        return;
+      case 'StasisStart':
+        void this.#onAnswered().catch((err: unknown) => this.#fail('error', err));
+        return;
+      case 'ChannelHangupRequest':
+        return;
+      case 'ChannelDestroyed':
+        this.#hangupCause = event.cause;
+        this.#hangupCauseText = event.cause_txt;
+        void this.end(this.#answeredAt ? 'callee' : classifyUnanswered(event.cause));
+        return;
+      case 'StasisEnd':
+        if (this.#answeredAt) void this.end('callee');
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #onAnswered(): Promise<void> {
+    this.#answeredAt = new Date();
+    this.#transition('answered', 'answered');
+    const { control, router, settings } = this.#deps;
+    this.#timer('max-duration', (this.#request.maxDurationS ?? settings.maxDurationS) * 1000, () => void this.end('max-duration'));
+
+    const agent = await withTimeout(this.#agent!, settings.agentReadyTimeoutMs, () =>
+      new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
+    );
+    const media = this.#media!;
+    if (this.#isEnding()) return;
+
+    const emId = mediaChannelId(this.id);
+    const brId = bridgeId(this.id);
+    // Adding the ExternalMedia channel before its StasisStart can fail with 422; wait for it.
+    const emReady = new Promise<void>((resolve) => {
+      const sub = router.subscribe(emId, () => resolve(), ['StasisStart']);
+      this.#disposers.defer('em-subscription', () => sub.cancel());
+    });
+    await control.createBridge(brId);
+    this.#disposers.defer('bridge', () => control.destroyBridge(brId));
+    const remote = await control.createExternalMedia({
+      channelId: emId,
+      app: settings.ariApp,
+      externalHost: media.localAddress,
+      format: settings.externalMediaFormat,
+      data: `media,${this.id}`,
+    });
+    // The ExternalMedia channel outlives the call leg: it must be hung up explicitly.
+    this.#disposers.defer('external-media', () => control.hangup(emId));
+    await withTimeout(emReady, 3000, () => new BridgeError('EM_NOT_IN_STASIS', 'ExternalMedia channel did not enter Stasis'));
+    if (this.#isEnding()) return;
+    await control.addToBridge(brId, [this.#channelId, emId]);
+    media.start(remote);
+    this.log.info({ conversationId: agent.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
+    void control
+      .setChannelVar(this.#channelId, 'VG_CONVERSATION_ID', agent.conversationId)
+      .catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CONVERSATION_ID'));
+
+    const metricsTimer = setInterval(() => {
+      this.log.info({ metrics: media.metrics() }, 'bridge metrics');
+    }, settings.metricsLogIntervalMs);
+    this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
+  }
+
+  // ---- teardown ----------------------------------------------------------------------------
+
+  async #fail(reason: EndReason, err: unknown): Promise<void> {
+    if (this.#ended) return this.#ended;
+    this.#error = err instanceof BridgeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    this.log.warn({ err, reason }, 'call failed');
+    return this.end(reason);
+  }
+
+  async #teardown(): Promise<void> {
+    const reason = this.#endReason!;
+    const wasAnswered = this.#answeredAt !== null;
+    this.#state = 'ending';
+    this.#abort.abort();
+    this.#finalMetrics = this.#media?.metrics();
+    await this.#disposers.disposeAll();
+    this.#finalMetrics = this.#media?.metrics() ?? this.#finalMetrics;
+    this.#endedAt = new Date();
+    this.#status = finalStatus(reason, wasAnswered, this.#error !== null);
+    this.#state = 'ended';
+    this.log.info(
+      { status: this.#status, reason, hangupCause: this.#hangupCause, metrics: this.#finalMetrics, agentEnded: this.#isAgentEnding },
+      'call ended',
+    );
+    this.emit('status', this.#status);
+    this.emit('ended', this.view());
+  }
+
+  #transition(to: CallState, status: CallStatus): void {
+    if (!LEGAL[this.#state].includes(to)) {
+      throw new Error(`illegal call state transition ${this.#state} -> ${to}`);
+    }
+    this.#state = to;
+    this.#status = status;
+    this.log.info({ status }, 'call status');
+    this.emit('status', status);
+  }
+
+  #isEnding(): boolean {
+    return this.#state === 'ending' || this.#state === 'ended';
+  }
+
+  #timer(label: string, ms: number, fn: () => void): void {
+    const t = setTimeout(fn, ms);
+    this.#disposers.defer(label, () => clearTimeout(t));
+  }
+}
+
+function finalStatus(reason: EndReason, wasAnswered: boolean, hasError: boolean): CallStatus {
+  if (reason === 'busy') return 'busy';
+  if (reason === 'no-answer' || reason === 'ring-timeout') return 'no-answer';
+  if (hasError || reason === 'rejected' || reason === 'error' || reason === 'agent-error') return 'failed';
+  return wasAnswered ? 'completed' : 'failed';
+}
+
+/** Carriers take national E.164 digits without the '+'. */
+function dialString(e164: string): string {
+  return e164.replace(/^\+/, '');
+}
+
+function emptyMetrics(): BridgeMetrics {
+  return { caller_to_ai: { packets: 0, bytes: 0 }, ai_to_caller: { packets: 0, bytes: 0 }, resampling_ops: 0, errors: 0 };
+}
+
+/** Resolves with `p`, or rejects with `onTimeout()` after `ms`; the timer is cleared either way. */
+async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

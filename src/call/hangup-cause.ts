@@ -1,0 +1,47 @@
+/**
+ * Why a call ended, as recorded on the call:
+ * - callee: the phone hung up after answering
+ * - api: DELETE /api/calls/{id}
+ * - agent: the agent ended the conversation (end_call, max duration on its side)
+ * - agent-error: the agent socket failed or closed abnormally
+ * - ring-timeout / no-answer / busy / rejected: the call was never answered
+ * - max-duration: our own limit for the call
+ * - error: ARI or media failure
+ * - shutdown: the service stopped
+ */
+export type EndReason =
+  | 'callee'
+  | 'api'
+  | 'agent'
+  | 'agent-error'
+  | 'ring-timeout'
+  | 'no-answer'
+  | 'busy'
+  | 'rejected'
+  | 'max-duration'
+  | 'error'
+  | 'shutdown';
+
+/** Q.850 causes Asterisk reports in ChannelDestroyed for calls that never answered. */
+export const Q850 = {
+  UNALLOCATED_NUMBER: 1,
+  NORMAL_CLEARING: 16,
+  USER_BUSY: 17,
+  NO_USER_RESPONSE: 18,
+  NO_ANSWER: 19,
+  CALL_REJECTED: 21,
+  CONGESTION: 34,
+} as const;
+
+/** Maps the hangup cause of an unanswered call to why it ended. */
+export function classifyUnanswered(cause: number): EndReason {
+  switch (cause) {
+    case Q850.USER_BUSY:
+      return 'busy';
+    case Q850.NO_USER_RESPONSE:
+    case Q850.NO_ANSWER:
+      return 'no-answer';
+    default:
+      return 'rejected';
+  }
+}

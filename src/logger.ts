@@ -1,0 +1,37 @@
+import pino, { type Logger } from 'pino';
+import type { LogLevel } from './config';
+
+/**
+ * Paths pino removes from every log line. Secrets are always redacted; `pii.*` holds phone numbers
+ * and transcripts, which are kept only at debug level and below.
+ */
+const SECRET_PATHS = [
+  'password',
+  '*.password',
+  'ariPassword',
+  '*.ariPassword',
+  'apiKey',
+  '*.apiKey',
+  'elevenLabsApiKey',
+  '*.elevenLabsApiKey',
+  'signedUrl',
+  '*.signedUrl',
+  'req.headers.authorization',
+  'req.headers["xi-api-key"]',
+];
+
+/** Root logger of the process. Per-call loggers are `log.child({ callId })`. */
+export function createLogger(options: { level: LogLevel; pretty?: boolean } = { level: 'info' }): Logger {
+  const keepPii = options.level === 'debug' || options.level === 'trace';
+  return pino({
+    level: options.level,
+    base: { service: 'voice-gateway' },
+    redact: { paths: keepPii ? SECRET_PATHS : [...SECRET_PATHS, 'pii', '*.pii'], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+}
+
+/** A logger that writes nothing, for tests and tools. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
