@@ -1,0 +1,170 @@
+/**
+ * The hapi server: plugins, routes, limits, validation errors and request logging. No `listen`
+ * here — the caller owns the lifecycle (`await server.start()` / `await server.stop()`).
+ */
+import Boom from '@hapi/boom';
+import Hapi from '@hapi/hapi';
+import Inert from '@hapi/inert';
+import Vision from '@hapi/vision';
+import HapiSwagger from 'hapi-swagger';
+import type { ValidationErrorItem } from 'joi';
+import type { Logger } from 'pino';
+import type { CallApi } from '../call/call-view';
+import { callRoutes } from './routes/calls';
+import { healthRoutes } from './routes/health';
+
+/** Largest accepted request body (after decompression). Bigger bodies get 413. */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+/** Swagger UI page. */
+export const DOCS_PATH = '/docs';
+/** OpenAPI 3.0 document served by hapi-swagger (its OAS v3 default). */
+export const OPENAPI_JSON_PATH = '/openapi.json';
+
+/** Longest error message we send back; Joi joins one message per failing field. */
+const MAX_ERROR_MESSAGE_CHARS = 1024;
+
+/** Options of `createServer`. */
+export interface ServerOptions {
+  /** Interface to bind when the caller starts the server, e.g. '127.0.0.1'. */
+  host: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** The use-cases behind the routes. */
+  calls: CallApi;
+  /** Root logger; requests are logged at debug (never bodies), 500s at error. */
+  log: Logger;
+  /** Service version, shown in the OpenAPI info and in GET /health. */
+  version: string;
+  /**
+   * Validate every success response against its schema and answer 500 on a mismatch. Off by
+   * default: the shapes are fixed by TypeScript types, and checking every GET of a long transcript
+   * costs CPU for nothing. Tests switch it on to catch drift between `CallView` and `callViewSchema`.
+   */
+  validateResponses?: boolean;
+}
+
+/**
+ * Build the API server: registers @hapi/inert, @hapi/vision and hapi-swagger (UI at `/docs`,
+ * OpenAPI 3.0 JSON at `/openapi.json`), the call and health routes, a 16 KiB body limit and a
+ * validation `failAction` whose 400 names the offending fields.
+ *
+ * Does not listen: the caller calls `server.start()` and, on shutdown, `server.stop()`. The `/docs`
+ * page route is added by hapi-swagger at initialize time, so tests that `inject` it must
+ * `await server.initialize()` first (and `server.stop()` after).
+ */
+export async function createServer(options: ServerOptions): Promise<Hapi.Server> {
+  const { host, port, calls, log, version } = options;
+  const server = Hapi.server({
+    host,
+    port,
+    debug: false, // hapi would print 500s to stderr; they are logged through pino below
+    router: { stripTrailingSlash: true },
+    routes: {
+      payload: { maxBytes: MAX_PAYLOAD_BYTES, allow: 'application/json', output: 'data', parse: true },
+      validate: { failAction: reportValidationError, options: { abortEarly: false } },
+      response: { sample: options.validateResponses === true ? 100 : 0, failAction: 'error' },
+      // HSTS is the TLS terminator's call (we serve plain HTTP on a private interface).
+      security: { hsts: false, xframe: 'deny', xss: 'disabled', noOpen: true, noSniff: true, referrer: 'no-referrer' },
+    },
+  });
+
+  await server.register([
+    { plugin: Inert },
+    { plugin: Vision },
+    {
+      plugin: HapiSwagger,
+      options: {
+        OAS: 'v3.0',
+        info: {
+          title: 'Voice gateway API',
+          version,
+          description: 'Places phone calls through Asterisk and connects them to an ElevenLabs agent.',
+        },
+        documentationPath: DOCS_PATH,
+        jsonPath: OPENAPI_JSON_PATH,
+        grouping: 'tags',
+        tags: [
+          { name: 'calls', description: 'Place, inspect and hang up calls' },
+          { name: 'health', description: 'Readiness' },
+        ],
+      },
+    },
+  ]);
+
+  server.route([...callRoutes(calls), ...healthRoutes(calls, version)]);
+  server.ext('onPreResponse', explainClientErrors);
+  logRequests(server, log);
+  return server;
+}
+
+/**
+ * Global Joi failAction. hapi would answer a bare "Invalid request payload input"; we return Joi's
+ * message (which names every failing field, abortEarly is off) plus `validation: { source, keys }`.
+ * Echoed keys and messages are made printable so no control or bidi character reaches the client.
+ */
+function reportValidationError(_request: Hapi.Request, _h: Hapi.ResponseToolkit, err?: Error): never {
+  const details = (err as { details?: ValidationErrorItem[] } | undefined)?.details;
+  if (err === undefined || !Boom.isBoom(err) || details === undefined) {
+    throw err ?? Boom.badRequest();
+  }
+  const source = (err.output.payload.validation as { source?: string } | undefined)?.source ?? 'input';
+  // Errors on the root (null body, an array, no body) would otherwise carry the model's label.
+  const messages = details.map((d) => (d.path.length > 0 ? d.message : `request ${source} must be a JSON object`));
+  const keys = [...new Set(details.map((d) => toPrintable(d.path.join('.'))).filter((k) => k !== ''))];
+  const boom = Boom.badRequest(truncate(toPrintable([...new Set(messages)].join('. ')), MAX_ERROR_MESSAGE_CHARS));
+  boom.output.payload.validation = { source, keys };
+  throw boom;
+}
+
+/** Make hapi's terse parser errors say what is wrong (they happen before validation). */
+function explainClientErrors(request: Hapi.Request, h: Hapi.ResponseToolkit): symbol {
+  const response = request.response;
+  if (!Boom.isBoom(response)) {
+    return h.continue;
+  }
+  const payload = response.output.payload;
+  if (response.output.statusCode === 400 && response.data instanceof SyntaxError) {
+    // Bourne (forbidden __proto__) or JSON.parse; their messages quote at most a few input chars.
+    payload.message = `Invalid request payload JSON format: ${truncate(toPrintable(response.data.message), 200)}`;
+  } else if (response.output.statusCode === 415 && payload.message === 'Unsupported Media Type') {
+    payload.message = 'Unsupported Media Type: send the body as JSON with "Content-Type: application/json"';
+  }
+  return h.continue;
+}
+
+/** One debug line per request (never the body: it holds phone numbers); 500s at error with the cause. */
+function logRequests(server: Hapi.Server, log: Logger): void {
+  server.events.on('response', (request) => {
+    if (!log.isLevelEnabled('debug')) {
+      return;
+    }
+    // By now hapi has turned a Boom into a plain response whose source is the error payload.
+    const response = request.response;
+    const statusCode = Boom.isBoom(response) ? response.output.statusCode : response.statusCode;
+    const body: unknown = Boom.isBoom(response) ? response.output.payload : response.source;
+    const validation = statusCode === 400 ? (body as { validation?: { keys?: string[] } } | null)?.validation : undefined;
+    log.debug(
+      {
+        reqId: request.info.id,
+        method: request.method,
+        route: request.route.path,
+        statusCode,
+        durationMs: (request.info.completed || request.info.responded || Date.now()) - request.info.received,
+        ...(validation?.keys === undefined ? {} : { invalidKeys: validation.keys }),
+      },
+      'request completed',
+    );
+  });
+  server.events.on({ name: 'request', channels: 'error' }, (request, event) => {
+    log.error({ err: event.error, reqId: request.info.id, method: request.method, route: request.route.path }, 'request failed');
+  });
+}
+
+/** Escape C0/C1 controls, format chars (bidi overrides, zero-width) and line/paragraph separators. */
+function toPrintable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}
+
+function truncate(text: string, maxChars: number): string {
+  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
+}
