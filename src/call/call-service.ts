@@ -69,10 +69,6 @@ export class CallService implements CallApi {
     return this.getCall(id);
   }
 
-  listCalls(limit = 100): CallView[] {
-    return this.#deps.store.list(limit);
-  }
-
   health(): { ari: 'connected' | 'disconnected'; activeCalls: number } {
     return { ari: this.#deps.isAriConnected() ? 'connected' : 'disconnected', activeCalls: this.#registry.size };
   }

@@ -1,0 +1,121 @@
+import type { Server } from '@hapi/hapi';
+import type { Logger } from 'pino';
+import { AriConnection } from './ari/ari-connection';
+import { AriEventRouter } from './ari/ari-event-router';
+import { AriCallControl } from './ari/call-control';
+import { createServer } from './api/server';
+import { createAgentConnector } from './agent/agent-session';
+import type { CallSettings } from './call/call';
+import { CallService } from './call/call-service';
+import { MemoryCallStore, type CallStore } from './call/call-store';
+import { createMediaSessionFactory } from './call/media-session';
+import { ResamplerPool } from './audio/resampler';
+import type { AgentConnector, MediaSessionFactory } from './call/ports';
+import type { Config } from './config';
+
+export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
+
+/** Overridable parts, for tests. */
+export interface AppDeps {
+  store?: CallStore;
+  connectAgent?: AgentConnector;
+  createMedia?: MediaSessionFactory;
+}
+
+/**
+ * The composition root's product: one ARI connection, the call service and the HTTP API.
+ * Starts in any order relative to Asterisk: the API comes up at once and `/health` says whether
+ * ARI is connected; calls are refused with 503 until it is.
+ */
+export class App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly ari: AriConnection;
+  readonly router: AriEventRouter;
+  readonly calls: CallService;
+  readonly #resamplers = new ResamplerPool();
+  #server: Server | undefined;
+  #phase: AppPhase = 'stopped';
+
+  constructor(config: Config, log: Logger, deps: AppDeps = {}) {
+    this.config = config;
+    this.log = log;
+    this.router = new AriEventRouter(log);
+    this.ari = new AriConnection({
+      url: config.ariUrl,
+      username: config.ariUsername,
+      password: config.ariPassword,
+      app: config.ariApp,
+      log: log.child({ component: 'ari' }),
+    });
+    const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }));
+    const settings: CallSettings = {
+      ariApp: config.ariApp,
+      trunkEndpoint: config.sipTrunkEndpoint,
+      callerId: config.callerId,
+      ringTimeoutS: config.ringTimeoutS,
+      maxDurationS: config.maxCallDurationS,
+      externalMediaFormat: config.externalMediaFormat,
+      agentReadyTimeoutMs: config.agentConnectTimeoutMs,
+      drainTimeoutMs: 15_000,
+      ringingActivityIntervalMs: 4000,
+      metricsLogIntervalMs: config.metricsLogIntervalMs,
+    };
+    this.calls = new CallService({
+      control,
+      router: this.router,
+      connectAgent: deps.connectAgent ?? createAgentConnector(config, log),
+      createMedia: deps.createMedia ?? createMediaSessionFactory({ config, pool: this.#resamplers, log: log.child({ component: 'media' }) }),
+      settings,
+      store: deps.store ?? new MemoryCallStore(),
+      log,
+      isAriConnected: () => this.ari.isConnected,
+    });
+    this.ari.on('event', (e) => this.router.dispatch(e));
+    this.ari.on('connected', () => {
+      this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
+    });
+  }
+
+  get phase(): AppPhase {
+    return this.#phase;
+  }
+
+  /** The HTTP server (after start), e.g. for `server.info.uri`. */
+  get server(): Server {
+    if (!this.#server) throw new Error('app not started');
+    return this.#server;
+  }
+
+  async start(): Promise<void> {
+    if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}`);
+    this.#phase = 'starting';
+    this.#server = await createServer({
+      host: this.config.apiHost,
+      port: this.config.apiPort,
+      calls: this.calls,
+      log: this.log.child({ component: 'api' }),
+      version: '0.1.0',
+    });
+    await this.#server.start();
+    this.ari.start();
+    this.#phase = 'started';
+    this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
+  }
+
+  /**
+   * Stops in order: no new HTTP requests, no new calls, end live calls (up to `graceMs`), close ARI.
+   */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.#phase !== 'started') return;
+    this.#phase = 'stopping';
+    const server = this.#server;
+    await server?.stop({ timeout: 2000 });
+    const left = await this.calls.stop(graceMs);
+    if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
+    await this.ari.stop();
+    this.#resamplers.close();
+    this.#phase = 'stopped';
+    this.log.info('voice gateway stopped');
+  }
+}

@@ -1,0 +1,335 @@
+import type { Logger } from 'pino';
+import { FRAME_MS, SAMPLES_PER_FRAME_8K, TELEPHONY_RATE_HZ, parseAgentAudioFormat, type AgentAudioFormat } from '../audio/frame';
+import { Framer } from '../audio/framer';
+import { decodeUlaw, encodeUlaw } from '../audio/g711';
+import { readPcm16LE, telephonyCodecFor, writePcm16LE, type TelephonyCodec } from '../audio/pcm';
+import type { Resampler, ResamplerPool } from '../audio/resampler';
+import type { Config } from '../config';
+import { buildRtp, type RtpPacket } from '../rtp/packet';
+import { Pacer, systemClock, type Clock } from '../rtp/pacer';
+import { RtpEndpoint } from '../rtp/rtp-endpoint';
+import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
+import type { BridgeMetrics } from './call-view';
+import type { MediaSession, MediaSessionFactory, MediaSessionOptions } from './ports';
+
+/** Longest agent audio we hold for playout; the agent is never this far ahead in practice. */
+const MAX_PLAYOUT_QUEUE_MS = 120_000;
+/** Caller silence longer than this (Asterisk sends nothing for silence) is filled for the agent. */
+const INBOUND_SILENCE_FILL_AFTER_MS = 3 * FRAME_MS;
+/** A lost burst up to this long is replaced by silence, so the agent's clock stays right. */
+const MAX_LOSS_CONCEALMENT_FRAMES = 5;
+
+export interface MediaSessionDeps {
+  config: Pick<Config, 'externalMediaHost' | 'externalMediaFormat' | 'rtpPortMin' | 'rtpPortMax' | 'audioChunkSizeMs' | 'resamplerConverter'>;
+  pool: ResamplerPool;
+  log: Logger;
+  clock?: Clock;
+}
+
+/** Builds one RtpMediaSession per call from the process-wide settings and resampler pool. */
+export function createMediaSessionFactory(deps: MediaSessionDeps): MediaSessionFactory {
+  return (options) => RtpMediaSession.open(deps, options);
+}
+
+/**
+ * One call's media path over ExternalMedia RTP.
+ *
+ *   caller → RTP → decode (slin BE / G.711) → resample 8 kHz → agent rate → encode → chunk → agent
+ *   agent → decode → resample agent rate → 8 kHz → Framer (20 ms) → Pacer → encode → RTP → caller
+ *
+ * With ExternalMedia `ulaw` and an agent on `ulaw_8000` bytes pass through untouched both ways.
+ * Owns its UDP socket, resamplers and pacer; `close()` releases them once.
+ */
+export class RtpMediaSession implements MediaSession {
+  readonly #endpoint: RtpEndpoint;
+  readonly #codec: TelephonyCodec;
+  readonly #log: Logger;
+  readonly #clock: Clock;
+  readonly #options: MediaSessionOptions;
+  readonly #toAgent: Resampler | undefined;
+  readonly #fromAgent: Resampler | undefined;
+  readonly #isPassThroughIn: boolean;
+  readonly #isPassThroughOut: boolean;
+  readonly #agentIn: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
+  readonly #agentOut: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
+  readonly #framer = new Framer({ sampleRateHz: TELEPHONY_RATE_HZ, frameMs: FRAME_MS, maxBufferedMs: MAX_PLAYOUT_QUEUE_MS, overflow: 'drop-newest' });
+  readonly #pacer: Pacer<Int16Array>;
+  readonly #sender: RtpSender;
+  readonly #rxStats = new RtpReceiveStats();
+  readonly #chunkBytes: number;
+  #chunk: Buffer;
+  #chunkFill = 0;
+  #oddByte: number | undefined;
+  readonly #payloadOut: Buffer;
+  readonly #silence8k = new Int16Array(SAMPLES_PER_FRAME_8K);
+  #isStarted = false;
+  #isCallerAudioStopped = false;
+  #lastInboundMs = 0;
+  #drainWaiters: (() => void)[] = [];
+  #closed: Promise<void> | undefined;
+  readonly #metrics: BridgeMetrics = {
+    caller_to_ai: { packets: 0, bytes: 0 },
+    ai_to_caller: { packets: 0, bytes: 0 },
+    resampling_ops: 0,
+    errors: 0,
+  };
+
+  private constructor(
+    deps: MediaSessionDeps,
+    options: MediaSessionOptions,
+    endpoint: RtpEndpoint,
+    resamplers: { toAgent: Resampler | undefined; fromAgent: Resampler | undefined },
+  ) {
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#log = deps.log;
+    this.#clock = deps.clock ?? systemClock;
+    this.#codec = telephonyCodecFor(deps.config.externalMediaFormat);
+    this.#agentIn = mustParse(options.agentInputFormat);
+    this.#agentOut = mustParse(options.agentOutputFormat);
+    this.#isPassThroughIn = this.#codec.format === 'ulaw' && options.agentInputFormat === 'ulaw_8000';
+    this.#isPassThroughOut = this.#codec.format === 'ulaw' && options.agentOutputFormat === 'ulaw_8000';
+    this.#toAgent = resamplers.toAgent;
+    this.#fromAgent = resamplers.fromAgent;
+    const bytesPerSampleIn = this.#agentIn.encoding === 'ulaw' ? 1 : 2;
+    this.#chunkBytes = Math.round((this.#agentIn.sampleRateHz * deps.config.audioChunkSizeMs) / 1000) * bytesPerSampleIn;
+    this.#chunk = Buffer.allocUnsafe(this.#chunkBytes);
+    this.#sender = new RtpSender({ payloadType: this.#codec.payloadType, clockRateHz: TELEPHONY_RATE_HZ });
+    const payloadBytes = SAMPLES_PER_FRAME_8K * this.#codec.bytesPerSample;
+    this.#payloadOut = Buffer.allocUnsafe(payloadBytes);
+    this.#pacer = new Pacer<Int16Array>({
+      clock: this.#clock,
+      pull: () => this.#onTick(),
+      send: (frame, tick) => this.#sendFrame(frame, tick.deadlineMs),
+      onError: (err) => {
+        this.#metrics.errors += 1;
+        this.#log.error({ err }, 'playout stopped by an error');
+      },
+    });
+    endpoint.on('packet', (p) => this.#onPacket(p));
+    endpoint.on('socket-error', () => {
+      this.#metrics.errors += 1;
+    });
+  }
+
+  /** Binds the RTP socket and takes the resamplers this format pair needs. */
+  static async open(deps: MediaSessionDeps, options: MediaSessionOptions): Promise<RtpMediaSession> {
+    const { config, pool } = deps;
+    const agentIn = mustParse(options.agentInputFormat);
+    const agentOut = mustParse(options.agentOutputFormat);
+    const endpoint = await RtpEndpoint.open({ host: config.externalMediaHost, portMin: config.rtpPortMin, portMax: config.rtpPortMax, log: deps.log });
+    const taken: Resampler[] = [];
+    try {
+      const isUlaw = config.externalMediaFormat === 'ulaw';
+      const toAgent =
+        isUlaw && options.agentInputFormat === 'ulaw_8000' ? undefined : await pool.acquire(TELEPHONY_RATE_HZ, agentIn.sampleRateHz, config.resamplerConverter);
+      if (toAgent) taken.push(toAgent);
+      const fromAgent =
+        isUlaw && options.agentOutputFormat === 'ulaw_8000' ? undefined : await pool.acquire(agentOut.sampleRateHz, TELEPHONY_RATE_HZ, config.resamplerConverter);
+      if (fromAgent) taken.push(fromAgent);
+      return new RtpMediaSession(deps, options, endpoint, { toAgent, fromAgent });
+    } catch (err) {
+      for (const r of taken) r.destroy();
+      await endpoint.close();
+      throw err;
+    }
+  }
+
+  get localAddress(): string {
+    return `${this.#endpoint.localAddress}:${this.#endpoint.localPort}`;
+  }
+
+  get playoutQueuedMs(): number {
+    return this.#framer.bufferedMs;
+  }
+
+  start(remote: { address: string; port: number }): void {
+    if (this.#isStarted || this.#closed) return;
+    this.#isStarted = true;
+    this.#endpoint.setRemote(remote.address, remote.port);
+    this.#lastInboundMs = this.#clock.now();
+    this.#pacer.start();
+  }
+
+  pushAgentAudio(bytes: Buffer): void {
+    if (this.#closed) return;
+    let samples: Int16Array;
+    if (this.#isPassThroughOut) {
+      // µ-law bytes ride through the framer one byte per Int16 slot and leave unchanged.
+      samples = new Int16Array(bytes.length);
+      for (let i = 0; i < bytes.length; i++) samples[i] = bytes[i]!;
+    } else {
+      const decoded = this.#agentOut.encoding === 'ulaw' ? decodeUlaw(bytes) : this.#readPcmLE(bytes);
+      samples = this.#resample(this.#fromAgent, decoded);
+    }
+    const dropped = this.#framer.write(samples);
+    if (dropped > 0) this.#metrics.errors += 1;
+  }
+
+  flushPlayout(): void {
+    this.#framer.clear();
+    this.#oddByte = undefined;
+    // The filter's memory belongs to the interrupted reply; the next one starts clean.
+    this.#fromAgent?.reset();
+  }
+
+  stopCallerAudio(): void {
+    this.#isCallerAudioStopped = true;
+  }
+
+  waitPlayoutDrained(timeoutMs: number): Promise<void> {
+    if (this.#closed || this.#framer.bufferedSamples === 0 || !this.#isStarted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#drainWaiters.push(done);
+    });
+  }
+
+  metrics(): BridgeMetrics {
+    const m = this.#metrics;
+    return {
+      caller_to_ai: { ...m.caller_to_ai },
+      ai_to_caller: { ...m.ai_to_caller },
+      resampling_ops: m.resampling_ops,
+      errors: m.errors,
+    };
+  }
+
+  /** RTP receive statistics (loss, duplicates, reordering) and pacer timing, for logs and tests. */
+  diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<Pacer<Int16Array>['stats']> } {
+    return { rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() };
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#pacer.stop();
+      this.#resolveDrainWaiters();
+      this.#toAgent?.destroy();
+      this.#fromAgent?.destroy();
+      await this.#endpoint.close();
+      this.#log.debug({ rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() }, 'media closed');
+    })();
+    return this.#closed;
+  }
+
+  // ---- caller → agent ----------------------------------------------------------------------
+
+  #onPacket(packet: RtpPacket): void {
+    if (packet.payloadType !== this.#codec.payloadType) {
+      this.#metrics.errors += 1;
+      return;
+    }
+    const verdict = this.#rxStats.record(packet.sequenceNumber, packet.ssrc);
+    if (verdict === 'duplicate' || verdict === 'late') return;
+    this.#lastInboundMs = this.#clock.now();
+    if (verdict === 'gap') {
+      const lost = Math.min(this.#rxStats.lastGapPackets, MAX_LOSS_CONCEALMENT_FRAMES);
+      for (let i = 0; i < lost; i++) this.#forwardSilence();
+    }
+    this.#metrics.caller_to_ai.packets += 1;
+    this.#metrics.caller_to_ai.bytes += packet.payload.length;
+    if (this.#isCallerAudioStopped) return;
+    if (this.#isPassThroughIn) {
+      this.#appendToChunk(packet.payload);
+      return;
+    }
+    this.#forwardSamples(this.#codec.decode(packet.payload));
+  }
+
+  #forwardSilence(): void {
+    if (this.#isCallerAudioStopped) return;
+    if (this.#isPassThroughIn) {
+      this.#appendToChunk(Buffer.alloc(SAMPLES_PER_FRAME_8K, 0xff)); // µ-law silence
+      return;
+    }
+    this.#forwardSamples(this.#silence8k);
+  }
+
+  #forwardSamples(samples8k: Int16Array): void {
+    const atAgentRate = this.#resample(this.#toAgent, samples8k);
+    const bytes = this.#agentIn.encoding === 'ulaw' ? encodeUlaw(atAgentRate) : writePcm16LE(atAgentRate);
+    this.#appendToChunk(bytes);
+  }
+
+  #appendToChunk(bytes: Uint8Array): void {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const n = Math.min(this.#chunkBytes - this.#chunkFill, bytes.length - offset);
+      this.#chunk.set(bytes.subarray(offset, offset + n), this.#chunkFill);
+      this.#chunkFill += n;
+      offset += n;
+      if (this.#chunkFill === this.#chunkBytes) {
+        const full = this.#chunk;
+        // The consumer may keep the buffer (it is base64-encoded later), so hand it over and start a new one.
+        this.#chunk = Buffer.allocUnsafe(this.#chunkBytes);
+        this.#chunkFill = 0;
+        this.#options.onCallerAudio(full);
+      }
+    }
+  }
+
+  // ---- agent → caller ----------------------------------------------------------------------
+
+  /** Runs every 20 ms: fills caller silence for the agent, then hands the next frame to the pacer. */
+  #onTick(): Int16Array | undefined {
+    if (this.#clock.now() - this.#lastInboundMs > INBOUND_SILENCE_FILL_AFTER_MS) {
+      this.#forwardSilence();
+      this.#lastInboundMs += FRAME_MS;
+    }
+    const frame = this.#framer.read() ?? (this.#drainWaiters.length > 0 ? this.#framer.flush() : undefined);
+    if (!frame && this.#drainWaiters.length > 0) this.#resolveDrainWaiters();
+    return frame;
+  }
+
+  #sendFrame(frame: Int16Array, deadlineMs: number): void {
+    let payload: Buffer;
+    if (this.#isPassThroughOut) {
+      payload = this.#payloadOut;
+      for (let i = 0; i < frame.length; i++) payload[i] = frame[i]!;
+    } else {
+      payload = this.#codec.encode(frame, this.#payloadOut);
+    }
+    const header = this.#sender.next(SAMPLES_PER_FRAME_8K, deadlineMs);
+    // A fresh buffer per packet: dgram.send is asynchronous and reads the buffer later.
+    const packet = buildRtp(header, payload);
+    this.#endpoint.send(packet);
+    this.#metrics.ai_to_caller.packets += 1;
+    this.#metrics.ai_to_caller.bytes += payload.length;
+  }
+
+  #resample(resampler: Resampler | undefined, samples: Int16Array): Int16Array {
+    if (!resampler || resampler.isPassThrough) return samples;
+    this.#metrics.resampling_ops += 1;
+    return resampler.process(samples);
+  }
+
+  /** s16le with a chunk boundary that may split a sample: keep the odd byte for the next chunk. */
+  #readPcmLE(bytes: Buffer): Int16Array {
+    let data = bytes;
+    if (this.#oddByte !== undefined) {
+      data = Buffer.concat([Buffer.of(this.#oddByte), bytes]);
+      this.#oddByte = undefined;
+    }
+    if (data.length % 2 === 1) {
+      this.#oddByte = data[data.length - 1];
+      data = data.subarray(0, data.length - 1);
+    }
+    return readPcm16LE(data);
+  }
+
+  #resolveDrainWaiters(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function mustParse(format: AgentAudioFormat): { encoding: 'pcm' | 'ulaw'; sampleRateHz: number } {
+  const parsed = parseAgentAudioFormat(format);
+  if (!parsed) throw new Error(`unsupported agent audio format ${format}`);
+  return parsed;
+}

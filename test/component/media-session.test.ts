@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { encodeUlaw } from '../../src/audio/g711';
+import { readPcm16BE, readPcm16LE, writePcm16BE, writePcm16LE } from '../../src/audio/pcm';
+import { ResamplerPool } from '../../src/audio/resampler';
+import type { AgentAudioFormat, ExternalMediaFormat } from '../../src/audio/frame';
+import { RtpMediaSession } from '../../src/call/media-session';
+import { silentLogger } from '../../src/logger';
+import { buildRtp, isRtpParseError, parseRtp, PT_L16_MONO, PT_PCMU, type RtpPacket } from '../../src/rtp/packet';
+import { dominantFrequencyHz, findGaps, generateTone } from '../helpers/signal';
+import { waitFor } from '../helpers/wait-for';
+
+/** Plays Asterisk's side of ExternalMedia: a UDP socket that sends and records RTP. */
+class FakeAsteriskRtp {
+  readonly socket = dgram.createSocket('udp4');
+  readonly received: { packet: RtpPacket; atMs: number }[] = [];
+  #seq = 1000;
+  #ts = 0;
+
+  async open(): Promise<{ address: string; port: number }> {
+    this.socket.on('message', (msg) => {
+      const p = parseRtp(Buffer.from(msg));
+      if (!isRtpParseError(p)) this.received.push({ packet: p, atMs: performance.now() });
+    });
+    this.socket.bind(0, '127.0.0.1');
+    await once(this.socket, 'listening');
+    return { address: '127.0.0.1', port: this.socket.address().port };
+  }
+
+  send(to: string, payload: Buffer, payloadType: number): void {
+    const [host, port] = to.split(':') as [string, string];
+    const pkt = buildRtp({ payloadType, sequenceNumber: this.#seq++ & 0xffff, timestamp: this.#ts, ssrc: 0x1234 }, payload);
+    this.#ts += 160;
+    this.socket.send(pkt, Number(port), host);
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}
+
+const config = (format: ExternalMediaFormat) => ({
+  externalMediaHost: '127.0.0.1',
+  externalMediaFormat: format,
+  rtpPortMin: 47000,
+  rtpPortMax: 47999,
+  audioChunkSizeMs: 20,
+  resamplerConverter: 'sinc_fastest' as const,
+});
+
+describe('RtpMediaSession (real UDP)', function () {
+  this.timeout(15_000);
+  const pool = new ResamplerPool();
+  let asterisk: FakeAsteriskRtp;
+  let session: RtpMediaSession | undefined;
+  const toAgent: Buffer[] = [];
+
+  async function open(format: ExternalMediaFormat, agentIn: AgentAudioFormat, agentOut: AgentAudioFormat): Promise<RtpMediaSession> {
+    asterisk = new FakeAsteriskRtp();
+    const remote = await asterisk.open();
+    toAgent.length = 0;
+    session = await RtpMediaSession.open(
+      { config: config(format), pool, log: silentLogger() },
+      { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(b) },
+    );
+    session.start(remote);
+    return session;
+  }
+
+  afterEach(async () => {
+    await session?.close();
+    session = undefined;
+    await asterisk.close();
+  });
+  after(() => pool.close());
+
+  it('caller 1 kHz slin (big-endian, 8 kHz) reaches the agent as 1 kHz s16le at 16 kHz in 20 ms chunks', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_16000');
+    const tone = generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 600, amplitude: 8000 });
+    for (let i = 0; i < 30; i++) asterisk.send(s.localAddress, writePcm16BE(tone.subarray(i * 160, (i + 1) * 160)), PT_L16_MONO);
+    await waitFor(() => toAgent.length >= 30, { what: '30 chunks at the agent' });
+    assert.ok(toAgent.every((c) => c.length === 640), 'each chunk is 20 ms of 16 kHz s16le');
+    const pcm = readPcm16LE(Buffer.concat(toAgent.slice(0, 30)));
+    const f = dominantFrequencyHz(pcm.subarray(1600), 16000);
+    assert.ok(Math.abs(f - 1000) < 5, `got ${f} Hz`);
+    assert.equal(s.metrics().caller_to_ai.packets, 30);
+  });
+
+  it('a burst of agent audio leaves as steady 20 ms RTP packets, in order, at the right pitch', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_24000');
+    const reply = generateTone({ freqHz: 440, rateHz: 24000, durationMs: 1000, amplitude: 8000 });
+    // 1 s of audio delivered at once in uneven chunks, as the agent does.
+    for (let off = 0; off < reply.length; off += 1777) s.pushAgentAudio(writePcm16LE(reply.subarray(off, off + 1777)));
+    await waitFor(() => asterisk.received.length >= 50, { timeoutMs: 5000, what: '50 packets' });
+    const pkts = asterisk.received.slice(0, 50);
+    assert.ok(pkts.every((r) => r.packet.payloadType === PT_L16_MONO && r.packet.payload.length === 320));
+    for (let i = 1; i < pkts.length; i++) {
+      assert.equal((pkts[i]!.packet.sequenceNumber - pkts[i - 1]!.packet.sequenceNumber) & 0xffff, 1);
+      assert.equal((pkts[i]!.packet.timestamp - pkts[i - 1]!.packet.timestamp) >>> 0, 160);
+    }
+    const spanMs = pkts[49]!.atMs - pkts[0]!.atMs;
+    assert.ok(spanMs > 49 * 20 * 0.8 && spanMs < 49 * 20 * 1.3, `49 intervals took ${spanMs.toFixed(1)} ms`);
+    const audio = readPcm16BE(Buffer.concat(pkts.map((r) => r.packet.payload)));
+    const f = dominantFrequencyHz(audio, 8000);
+    assert.ok(Math.abs(f - 440) < 3, `got ${f} Hz`);
+    const gaps = findGaps(audio.subarray(160, audio.length - 160), 8000, 20);
+    assert.equal(gaps.silentFrames.length, 0, `silent frames ${JSON.stringify(gaps.silentFrames)}`);
+  });
+
+  it('flushPlayout stops the reply at once', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_16000');
+    s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 16000, durationMs: 3000, amplitude: 8000 })));
+    await waitFor(() => asterisk.received.length >= 5);
+    s.flushPlayout();
+    const sentAtFlush = asterisk.received.length;
+    assert.equal(s.playoutQueuedMs, 0);
+    await s.waitPlayoutDrained(200);
+    // Allow the one packet that may have been in flight.
+    assert.ok(asterisk.received.length <= sentAtFlush + 1, `${asterisk.received.length - sentAtFlush} packets after flush`);
+  });
+
+  it('ulaw ExternalMedia with a ulaw_8000 agent passes bytes through untouched both ways', async () => {
+    const s = await open('ulaw', 'ulaw_8000', 'ulaw_8000');
+    const bytes = Buffer.alloc(160 * 10);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff;
+    s.pushAgentAudio(bytes);
+    await waitFor(() => asterisk.received.length >= 10);
+    const out = Buffer.concat(asterisk.received.slice(0, 10).map((r) => r.packet.payload));
+    assert.ok(asterisk.received.every((r) => r.packet.payloadType === PT_PCMU));
+    assert.ok(out.equals(bytes), 'agent µ-law bytes reach Asterisk unchanged');
+    const callerBytes = encodeUlaw(generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 60, amplitude: 8000 }));
+    const before = toAgent.length; // silence chunks fed while the caller side was quiet
+    for (let i = 0; i < 3; i++) asterisk.send(s.localAddress, callerBytes.subarray(i * 160, (i + 1) * 160), PT_PCMU);
+    await waitFor(() => s.metrics().caller_to_ai.packets >= 3);
+    const got = Buffer.concat(toAgent.slice(before)).subarray(-480);
+    assert.ok(got.equals(callerBytes), 'caller µ-law bytes reach the agent unchanged');
+    assert.equal(s.metrics().resampling_ops, 0);
+  });
+
+  it('keeps feeding the agent silence at 20 ms when the caller side sends nothing', async () => {
+    await open('slin', 'pcm_16000', 'pcm_16000');
+    await waitFor(() => toAgent.length >= 10, { what: 'silence chunks' });
+    assert.ok(toAgent.slice(0, 10).every((c) => c.length === 640 && c.every((b) => b === 0)));
+  });
+
+  it('ignores RTP from any address but Asterisk and packets of another payload type', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_16000');
+    const stranger = new FakeAsteriskRtp();
+    await stranger.open();
+    try {
+      for (let i = 0; i < 5; i++) stranger.send(s.localAddress, Buffer.alloc(320, 0x7f), PT_L16_MONO);
+      asterisk.send(s.localAddress, Buffer.alloc(160), PT_PCMU);
+      asterisk.send(s.localAddress, Buffer.alloc(320, 1), PT_L16_MONO);
+      await waitFor(() => s.metrics().caller_to_ai.packets >= 1);
+      assert.equal(s.metrics().caller_to_ai.packets, 1);
+      assert.equal(s.metrics().errors, 1);
+    } finally {
+      await stranger.close();
+    }
+  });
+});
