@@ -88,7 +88,6 @@ export class Call extends EventEmitter<CallEvents> {
   #state: CallState = 'dialing';
   #status: CallStatus = 'dialing';
   #agent: Promise<AgentSession> | undefined;
-  #agentSession: AgentSession | undefined;
   #media: MediaSession | undefined;
   #ended: Promise<void> | undefined;
   #endReason: EndReason | null = null;
@@ -200,7 +199,6 @@ export class Call extends EventEmitter<CallEvents> {
     );
     this.#disposers.defer('agent', () => session.close(1000, 'call ended'));
     if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
-    this.#agentSession = session;
     this.#conversationId = session.conversationId;
     this.log.info({ conversationId: session.conversationId, in: session.inputFormat, out: session.outputFormat }, 'agent connected');
 
