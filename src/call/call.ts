@@ -260,6 +260,12 @@ export class Call extends EventEmitter<CallEvents> {
   // ---- ARI ---------------------------------------------------------------------------------
 
   #onCallLegEvent(event: AriEvent): void {
+    // StasisEnd comes a few ms before ChannelDestroyed: the call is already ending, but its cause
+    // is still worth recording.
+    if (event.type === 'ChannelDestroyed' && this.#hangupCause === null) {
+      this.#hangupCause = event.cause;
+      this.#hangupCauseText = event.cause_txt;
+    }
     if (this.#state === 'ending' || this.#state === 'ended') {
       this.log.debug({ type: event.type }, 'event after end ignored');
       return;
@@ -277,8 +283,6 @@ export class Call extends EventEmitter<CallEvents> {
       case 'ChannelHangupRequest':
         return;
       case 'ChannelDestroyed':
-        this.#hangupCause = event.cause;
-        this.#hangupCauseText = event.cause_txt;
         void this.end(this.#answeredAt ? 'callee' : classifyUnanswered(event.cause));
         return;
       case 'StasisEnd':

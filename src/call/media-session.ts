@@ -136,7 +136,7 @@ export class RtpMediaSession implements MediaSession {
   }
 
   get localAddress(): string {
-    return `${this.#endpoint.localAddress}:${this.#endpoint.localPort}`;
+    return this.#endpoint.localAddress;
   }
 
   get playoutQueuedMs(): number {
