@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { App } from '../../src/app';
+import type { CallView } from '../../src/call/call-view';
+import { loadConfig } from '../../src/config';
+import { createLogger, silentLogger } from '../../src/logger';
+import { waitForRecording } from '../carrier/recording';
+import { ElevenLabsSimulator, type SimAgentOptions } from '../fakes/elevenlabs-simulator';
+import type { SimConversation } from '../fakes/sim/conversation';
+import { dominantFrequencyHz, findGaps, rms } from '../helpers/signal';
+import { waitFor } from '../helpers/wait-for';
+import { readWavFile } from '../helpers/wav';
+import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
+
+const AGENT_ID = 'agent_e2e';
+/** The carrier's steady 1 kHz tone must not count as speech, or the simulator would barge in on every reply. */
+const QUIET_VAD = { speechThreshold: 1_000_000 };
+
+/** Frames (20 ms at 8 kHz) of `samples` whose RMS is above `threshold`, as [start, end) runs. */
+function audibleRuns(samples: Int16Array, threshold = 300): { startMs: number; endMs: number }[] {
+  const runs: { startMs: number; endMs: number }[] = [];
+  let start = -1;
+  const frames = Math.floor(samples.length / 160);
+  for (let i = 0; i <= frames; i++) {
+    const loud = i < frames && rms(samples.subarray(i * 160, (i + 1) * 160)) > threshold;
+    if (loud && start < 0) start = i;
+    if (!loud && start >= 0) {
+      runs.push({ startMs: start * 20, endMs: i * 20 });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+function segment(samples: Int16Array, run: { startMs: number; endMs: number }): Int16Array {
+  return samples.subarray(run.startMs * 8, run.endMs * 8);
+}
+
+/**
+ * The product end to end: REST → ARI originate → carrier stand-in answers → ExternalMedia RTP →
+ * resampling → ElevenLabs simulator and back, on the real Asterisk pair.
+ */
+describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)', function () {
+  this.timeout(60_000);
+  let pair: AsteriskPair;
+  let sim: ElevenLabsSimulator;
+  let app: App;
+  let baseUrl: string;
+
+  async function startApp(agent: SimAgentOptions, env: Record<string, string> = {}): Promise<void> {
+    sim.agent(AGENT_ID, { turnTimeoutMs: -1, vad: QUIET_VAD, requiresAuth: true, ...agent });
+    const config = loadConfig({
+      ...pair.appEnv,
+      ELEVENLABS_API_URL: sim.apiUrl,
+      ELEVENLABS_API_KEY: sim.apiKey,
+      ELEVENLABS_AGENT_ID: AGENT_ID,
+      API_HOST: '127.0.0.1',
+      API_PORT: '0',
+      EXTERNAL_MEDIA_HOST: '127.0.0.1',
+      RTP_PORT_MIN: String(pair.ports.base + 2000),
+      RTP_PORT_MAX: String(pair.ports.base + 2999),
+      RING_TIMEOUT_S: '8',
+      ...env,
+    });
+    // E2E_LOG=debug shows the gateway's log while a test runs.
+    const level = process.env['E2E_LOG'];
+    app = new App(config, level ? createLogger({ level: level as 'debug' }) : silentLogger());
+    await app.start();
+    baseUrl = app.server.info.uri;
+    await waitFor(() => app.ari.isConnected, { timeoutMs: 10_000, what: 'ARI connected' });
+  }
+
+  async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  }
+
+  async function placeCall(number: string): Promise<CallView> {
+    const res = await api<CallView>('POST', '/api/calls/start', { phone_number: `+${number}` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body;
+  }
+
+  async function waitStatus(id: string, statuses: CallView['status'][], timeoutMs = 15_000): Promise<CallView> {
+    return waitFor(
+      async () => {
+        const { body } = await api<CallView>('GET', `/api/calls/${id}`);
+        return statuses.includes(body.status) ? body : undefined;
+      },
+      { timeoutMs, intervalMs: 50, what: `status ${statuses.join('|')}` },
+    );
+  }
+
+  async function endAndCheckClean(id: string): Promise<CallView> {
+    await api('DELETE', `/api/calls/${id}`);
+    const view = await waitStatus(id, ['completed', 'failed']);
+    await pair.expectAriIdle(5000);
+    return view;
+  }
+
+  before(async function () {
+    pair = asteriskPair();
+    sim = await ElevenLabsSimulator.start({});
+  });
+
+  afterEach(async function () {
+    await app?.stop();
+    if (this.currentTest?.state !== 'passed') await pair.cleanUpAri();
+  });
+
+  after(async function () {
+    await sim?.close();
+  });
+
+  it('two-way audio: carrier 1 kHz reaches the agent at 16 kHz; the agent greeting (2 s of 440 Hz) reaches the carrier gap-free', async function () {
+    await startApp({ inputFormat: 'pcm_16000', outputFormat: 'pcm_16000', greeting: { freqHz: 440, durationMs: 2000 } });
+    const number = pair.numbers.answer();
+    const call = await placeCall(number);
+    const conv: SimConversation = await sim.nextConversation(10_000);
+    const answered = await waitStatus(call.id, ['answered']);
+    assert.ok(answered.answered_at);
+    assert.match(answered.conversation_id ?? '', /^conv_/);
+
+    // Caller → agent: 1 s of the carrier's tone at the agent's input rate.
+    await waitFor(() => conv.userAudioMs >= 1500, { timeoutMs: 10_000, what: '1.5 s of caller audio at the agent' });
+    const heard = conv.userAudio();
+    const tail = heard.subarray(heard.length - 16_000); // the last second
+    const f = dominantFrequencyHz(tail, 16_000);
+    assert.ok(Math.abs(f - 1000) < 5, `agent heard ${f.toFixed(1)} Hz, expected 1000 Hz (byte order or rate wrong?)`);
+    assert.ok(rms(tail) > 1000, 'caller audio is not silence');
+
+    // Agent → caller: the greeting plays out; then we hang up and read what the carrier recorded.
+    await waitFor(() => (app.calls.getCall(call.id).metrics.ai_to_caller.packets ?? 0) >= 100, { timeoutMs: 10_000, what: '2 s of playout' });
+    const ended = await endAndCheckClean(call.id);
+    assert.equal(ended.status, 'completed');
+    assert.equal(ended.end_reason, 'api');
+    assert.ok(ended.metrics.caller_to_ai.packets > 50 && ended.metrics.ai_to_caller.packets >= 100, JSON.stringify(ended.metrics));
+
+    const rec = await waitForRecording(pair.carrier.recordingsDir, number);
+    const wav = await readWavFile(rec.rxWavPath);
+    assert.equal(wav.sampleRateHz, 8000);
+    const runs = audibleRuns(wav.samples);
+    assert.ok(runs.length >= 1, 'the carrier heard something');
+    const greeting = runs[0]!;
+    const durationMs = greeting.endMs - greeting.startMs;
+    assert.ok(durationMs >= 1900 && durationMs <= 2100, `greeting lasted ${durationMs} ms at the carrier, expected ~2000 (runs: ${JSON.stringify(runs)})`);
+    const tone = segment(wav.samples, greeting);
+    const heardHz = dominantFrequencyHz(tone, 8000);
+    assert.ok(Math.abs(heardHz - 440) < 3, `carrier heard ${heardHz.toFixed(1)} Hz, expected 440 Hz`);
+    const gaps = findGaps(tone.subarray(160, tone.length - 160), 8000, 20, { freqHz: 440 });
+    assert.equal(gaps.silentFrames.length, 0, `silent frames inside the greeting: ${gaps.silentFrames.join(',')}`);
+    assert.equal(gaps.discontinuities.length, 0, `discontinuities inside the greeting: ${JSON.stringify(gaps.discontinuities.slice(0, 5))}`);
+    // The recording starts when the carrier answers: this is answer → first greeting audio on the wire.
+    assert.ok(greeting.startMs <= 500, `greeting started ${greeting.startMs} ms after answer`);
+    process.stderr.write(`      answer → first greeting audio at the carrier: ${greeting.startMs} ms (20 ms resolution)\n`);
+  });
+
+  it('barge-in: an interruption cuts the reply at once, stale audio of the old turn is dropped, the new reply plays', async function () {
+    await startApp({ greeting: { freqHz: 440, durationMs: 300 }, replyFreqsHz: [660], replyDurationMs: 1000 });
+    const number = pair.numbers.answer();
+    const call = await placeCall(number);
+    const conv = await sim.nextConversation(10_000);
+    await waitStatus(call.id, ['answered']);
+    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
+    void conv.sayAgent({ freqHz: 550, durationMs: 6000, text: 'a long story' }).catch(() => undefined);
+    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 60, { what: 'reply playing' });
+    // The simulator sends the interruption, then three chunks of the old turn still in flight, then
+    // its 660 Hz reply to the interrupting turn with the same event id as the interruption.
+    await conv.interrupt({ transcript: 'stop', lateStaleChunks: 3 });
+    await waitFor(() => app.calls.getCall(call.id).transcript.some((t) => t.role === 'user' && t.text === 'stop'), { what: 'user turn' });
+    const replyDone = app.calls.getCall(call.id).metrics.ai_to_caller.packets + 50;
+    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= replyDone, { timeoutMs: 10_000, what: 'new reply played' });
+    await endAndCheckClean(call.id);
+
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
+    const runs = audibleRuns(wav.samples).map((r) => ({ ...r, hz: Math.round(dominantFrequencyHz(segment(wav.samples, r), 8000)) }));
+    const long = runs.filter((r) => Math.abs(r.hz - 550) < 5);
+    const reply = runs.findIndex((r) => Math.abs(r.hz - 660) < 5);
+    assert.equal(long.length, 1, `one 550 Hz run expected: ${JSON.stringify(runs)}`);
+    assert.ok(long[0]!.endMs - long[0]!.startMs < 2500, `the interrupted reply played ${long[0]!.endMs - long[0]!.startMs} ms of 6000`);
+    assert.ok(reply >= 0, `the reply to the interrupting turn (660 Hz) was not played: ${JSON.stringify(runs)}`);
+    assert.ok(runs.slice(reply).every((r) => Math.abs(r.hz - 550) >= 5), `stale 550 Hz audio played after the new reply: ${JSON.stringify(runs)}`);
+  });
+
+  it('pings are answered with their event ids', async function () {
+    await startApp({ pingIntervalMs: 200 });
+    const call = await placeCall(pair.numbers.answer());
+    const conv = await sim.nextConversation(10_000);
+    await waitFor(() => conv.pongs.length >= 3, { what: '3 pongs' });
+    // The simulator records only pongs that echo the event_id of a ping it sent.
+    const ids = conv.pongs.map((p) => p.eventId);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.ok(conv.pongs.every((p) => p.rttMs < 200), `pong RTTs ${conv.pongs.map((p) => p.rttMs).join(',')}`);
+    await endAndCheckClean(call.id);
+  });
+
+  for (const outputFormat of ['pcm_8000', 'pcm_22050', 'pcm_24000', 'pcm_44100', 'pcm_48000', 'ulaw_8000'] as const) {
+    it(`agent output ${outputFormat} plays at the right pitch`, async function () {
+      await startApp({ outputFormat, greeting: { freqHz: 600, durationMs: 800 } });
+      const number = pair.numbers.answer();
+      const call = await placeCall(number);
+      await sim.nextConversation(10_000);
+      await waitStatus(call.id, ['answered']);
+      await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 40, { what: 'greeting played' });
+      await endAndCheckClean(call.id);
+      const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
+      const runs = audibleRuns(wav.samples);
+      assert.ok(runs[0], 'greeting heard');
+      const hz = dominantFrequencyHz(segment(wav.samples, runs[0]), 8000);
+      assert.ok(Math.abs(hz - 600) < 4, `${outputFormat}: carrier heard ${hz.toFixed(1)} Hz, expected 600`);
+      const ms = runs[0].endMs - runs[0].startMs;
+      assert.ok(Math.abs(ms - 800) <= 60, `${outputFormat}: greeting lasted ${ms} ms, expected 800`);
+    });
+  }
+
+  it('ExternalMedia ulaw with a ulaw_8000 agent: audio passes through both ways', async function () {
+    await startApp({ inputFormat: 'ulaw_8000', outputFormat: 'ulaw_8000', greeting: { freqHz: 440, durationMs: 1000 } }, { EXTERNAL_MEDIA_FORMAT: 'ulaw' });
+    const number = pair.numbers.answer();
+    const call = await placeCall(number);
+    const conv = await sim.nextConversation(10_000);
+    await waitFor(() => conv.userAudioMs >= 1000, { timeoutMs: 10_000, what: 'caller audio' });
+    const heard = conv.userAudio();
+    const f = dominantFrequencyHz(heard.subarray(heard.length - 8000), 8000);
+    assert.ok(Math.abs(f - 1000) < 5, `agent heard ${f} Hz`);
+    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 50, { what: 'greeting played' });
+    const ended = await endAndCheckClean(call.id);
+    assert.equal(ended.metrics.resampling_ops, 0);
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
+    const runs = audibleRuns(wav.samples);
+    assert.ok(runs[0]);
+    assert.ok(Math.abs(dominantFrequencyHz(segment(wav.samples, runs[0]), 8000) - 440) < 3);
+  });
+
+  it('the callee hanging up ends the call, closes the agent socket and leaves nothing in Asterisk', async function () {
+    await startApp({});
+    const call = await placeCall(pair.numbers.answerThenHangUp(2));
+    const conv = await sim.nextConversation(10_000);
+    const view = await waitStatus(call.id, ['completed', 'failed'], 15_000);
+    assert.equal(view.status, 'completed');
+    assert.equal(view.end_reason, 'callee');
+    assert.equal(view.hangup_cause, 16);
+    await waitFor(() => conv.closeInfo, { what: 'agent socket closed' });
+    await pair.expectAriIdle(5000);
+  });
+
+  it('the agent ending the conversation plays the goodbye out, then hangs up', async function () {
+    await startApp({ greeting: { freqHz: 440, durationMs: 300 }, goodbye: { freqHz: 880, durationMs: 1500, text: 'bye' } });
+    const number = pair.numbers.answer();
+    const call = await placeCall(number);
+    const conv = await sim.nextConversation(10_000);
+    await waitStatus(call.id, ['answered']);
+    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
+    await conv.endCall();
+    const view = await waitStatus(call.id, ['completed', 'failed']);
+    assert.equal(view.status, 'completed');
+    assert.equal(view.end_reason, 'agent');
+    await pair.expectAriIdle(5000);
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
+    const bye = audibleRuns(wav.samples).find((r) => Math.abs(dominantFrequencyHz(segment(wav.samples, r), 8000) - 880) < 5);
+    assert.ok(bye, 'goodbye heard');
+    assert.ok(bye.endMs - bye.startMs >= 1400, `goodbye played ${bye.endMs - bye.startMs} ms of 1500`);
+  });
+
+  it('an agent socket that drops ends the call within a second', async function () {
+    await startApp({});
+    const call = await placeCall(pair.numbers.answer());
+    const conv = await sim.nextConversation(10_000);
+    await waitStatus(call.id, ['answered']);
+    const droppedAt = Date.now();
+    await conv.drop();
+    const view = await waitStatus(call.id, ['failed', 'completed'], 5000);
+    assert.ok(Date.now() - droppedAt < 1000, `ended ${Date.now() - droppedAt} ms after the drop`);
+    assert.equal(view.status, 'failed');
+    assert.equal(view.end_reason, 'agent-error');
+    await pair.expectAriIdle(5000);
+  });
+
+  const outcomes = [
+    ['busy', (p: AsteriskPair) => p.numbers.busy(), 'busy', 17],
+    ['no answer', (p: AsteriskPair) => p.numbers.noAnswer(), 'no-answer', 19],
+    ['rejected', (p: AsteriskPair) => p.numbers.unallocated(), 'failed', 1],
+  ] as const;
+  for (const [name, number, status, cause] of outcomes) {
+    it(`${name}: status ${status}, cause ${cause}, agent socket closed, nothing left behind`, async function () {
+      await startApp({}, { RING_TIMEOUT_S: '5' });
+      const call = await placeCall(number(pair));
+      const view = await waitStatus(call.id, ['busy', 'no-answer', 'failed', 'completed'], 20_000);
+      assert.equal(view.status, status);
+      assert.equal(view.hangup_cause, cause);
+      assert.equal(view.answered_at, null);
+      await waitFor(() => sim.activeConversations.length === 0, { what: 'agent sockets closed' });
+      await pair.expectAriIdle(5000);
+    });
+  }
+
+  it('rejects bad input with 400 naming the field, and places no call', async function () {
+    await startApp({});
+    const res = await api<{ message: string; validation: { keys: string[] } }>('POST', '/api/calls/start', { phone_number: '12345' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.body.validation.keys, ['phone_number']);
+    assert.equal(app.calls.activeCalls, 0);
+    await pair.expectAriIdle(1000);
+  });
+
+  it('shutdown ends live calls and leaves nothing in Asterisk', async function () {
+    await startApp({});
+    const call = await placeCall(pair.numbers.answer());
+    await waitStatus(call.id, ['answered']);
+    const live = app.calls.liveCall(call.id)!;
+    const ended = once(live, 'ended');
+    await app.stop();
+    const [view] = (await ended) as [CallView];
+    assert.equal(view.end_reason, 'shutdown');
+    await pair.expectAriIdle(5000);
+  });
+});
