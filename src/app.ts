@@ -7,7 +7,11 @@ import { createServer } from './api/server';
 import { createAgentConnector } from './agent/agent-session';
 import type { CallSettings } from './call/call';
 import { CallService } from './call/call-service';
-import { MemoryCallStore, type CallStore } from './call/call-store';
+import type { CallStore } from './call/call-store';
+import { CallEventBus, type CallEventSubscription } from './events/call-events';
+import { GatewayMetrics } from './metrics/metrics';
+import { DestinationPolicy } from './policy/destination-policy';
+import { SqliteCallStore } from './store/sqlite-call-store';
 import { createMediaSessionFactory } from './call/media-session';
 import { ResamplerPool } from './audio/resampler';
 import type { AgentConnector, MediaSessionFactory } from './call/ports';
@@ -33,6 +37,10 @@ export class App {
   readonly ari: AriConnection;
   readonly router: AriEventRouter;
   readonly calls: CallService;
+  readonly store: CallStore;
+  readonly events: CallEventBus;
+  readonly metrics = new GatewayMetrics();
+  readonly #metricsSubscription: CallEventSubscription;
   readonly #resamplers = new ResamplerPool();
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
@@ -48,6 +56,9 @@ export class App {
       app: config.ariApp,
       log: log.child({ component: 'ari' }),
     });
+    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath });
+    this.events = new CallEventBus(log.child({ component: 'events' }));
+    this.#metricsSubscription = this.metrics.observeBus(this.events);
     const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }));
     const settings: CallSettings = {
       ariApp: config.ariApp,
@@ -67,12 +78,15 @@ export class App {
       connectAgent: deps.connectAgent ?? createAgentConnector(config, log),
       createMedia: deps.createMedia ?? createMediaSessionFactory({ config, pool: this.#resamplers, log: log.child({ component: 'media' }) }),
       settings,
-      store: deps.store ?? new MemoryCallStore(),
+      store: this.store,
       log,
       isAriConnected: () => this.ari.isConnected,
+      events: this.events,
+      metrics: this.metrics,
     });
     this.ari.on('event', (e) => this.router.dispatch(e));
-    this.ari.on('connected', () => {
+    this.ari.on('connected', (isReconnect) => {
+      if (isReconnect) this.metrics.ariReconnected();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
     });
   }
@@ -90,12 +104,27 @@ export class App {
   async start(): Promise<void> {
     if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}`);
     this.#phase = 'starting';
+    // Calls a crash left in flight are over; their records say so before anything else runs.
+    const stale = this.store.markInFlightAsFailed('gateway restarted while the call was in progress');
+    if (stale.length > 0) this.log.warn({ count: stale.length }, 'in-flight calls from a previous run marked failed');
+    const c = this.config;
     this.#server = await createServer({
-      host: this.config.apiHost,
-      port: this.config.apiPort,
+      host: c.apiHost,
+      port: c.apiPort,
       calls: this.calls,
       log: this.log.child({ component: 'api' }),
       version: '0.1.0',
+      apiTokens: c.apiTokens,
+      metricsToken: c.metricsToken,
+      destinationPolicy: new DestinationPolicy({
+        allowedPrefixes: c.allowedPrefixes,
+        deniedPrefixes: c.deniedPrefixes,
+        isDefaultDenyEnabled: c.isPremiumDenyEnabled,
+      }),
+      rateLimit: { burst: c.rateLimitBurst, perMinute: c.rateLimitPerMinute },
+      maxConcurrentCalls: c.maxConcurrentCalls,
+      metrics: this.metrics,
+      events: this.events,
     });
     await this.#server.start();
     this.ari.start();
@@ -104,17 +133,20 @@ export class App {
   }
 
   /**
-   * Stops in order: no new HTTP requests, no new calls, end live calls (up to `graceMs`), close ARI.
+   * Stops in order: refuse new calls, let live calls end (up to `graceMs`), hang up the rest, stop
+   * the HTTP server, close ARI, then release resamplers and the call store.
    */
-  async stop(graceMs = 5000): Promise<void> {
+  async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
-    const server = this.#server;
-    await server?.stop({ timeout: 2000 });
+    // New calls get 503 at once; the API stays up during the grace period so their progress can be read.
     const left = await this.calls.stop(graceMs);
     if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
+    await this.#server?.stop({ timeout: 2000 });
     await this.ari.stop();
     this.#resamplers.close();
+    this.#metricsSubscription.cancel();
+    this.store.close();
     this.#phase = 'stopped';
     this.log.info('voice gateway stopped');
   }

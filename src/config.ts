@@ -32,7 +32,23 @@ export interface Config {
   readonly metricsLogIntervalMs: number;
 
   readonly logLevel: LogLevel;
+
+  /** SQLite file of call records (`:memory:` keeps them for the process only). */
+  readonly callDbPath: string;
+  /** Bearer tokens accepted on /api/* (several, for rotation). Empty: no auth (loopback only). */
+  readonly apiTokens: readonly string[];
+  readonly metricsToken: string | undefined;
+  readonly allowedPrefixes: readonly string[];
+  readonly deniedPrefixes: readonly string[];
+  readonly isPremiumDenyEnabled: boolean;
+  readonly maxConcurrentCalls: number;
+  readonly rateLimitBurst: number;
+  readonly rateLimitPerMinute: number;
+  /** SIGTERM: how long live calls may go on before they are hung up. */
+  readonly shutdownGraceMs: number;
 }
+
+const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
 
 const schema = Joi.object({
   ARI_URL: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
@@ -63,7 +79,35 @@ const schema = Joi.object({
   METRICS_LOG_INTERVAL_MS: Joi.number().integer().min(1000).default(10_000),
 
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace').default('info'),
+
+  CALL_DB_PATH: Joi.string().default('./data/calls.db'),
+  API_TOKEN: Joi.string()
+    .pattern(/^[\x21-\x7e]{16,}(,[\x21-\x7e]{16,})*$/)
+    .message('"API_TOKEN" must be one or more comma-separated tokens of at least 16 printable characters')
+    .optional(),
+  METRICS_TOKEN: Joi.string().min(16).optional(),
+  ALLOWED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"ALLOWED_PREFIXES" must be a comma list like +7,+49').optional(),
+  DENIED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"DENIED_PREFIXES" must be a comma list like +7809,+449').optional(),
+  DENY_PREMIUM_PREFIXES: Joi.boolean().default(true),
+  MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(10_000).default(50),
+  RATE_LIMIT_BURST: Joi.number().integer().min(1).default(10),
+  RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(60),
+  SHUTDOWN_GRACE_S: Joi.number().integer().min(0).max(3600).default(30),
+}).custom((env: Record<string, unknown>, helpers) => {
+  // An API reachable from other hosts places paid calls: it must not run without a token.
+  if (!env.API_TOKEN && !isLoopback(String(env.API_HOST))) {
+    return helpers.message({ custom: `"API_TOKEN" is required when API_HOST (${String(env.API_HOST)}) is not a loopback address` });
+  }
+  return env;
 });
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function splitList(value: unknown): string[] {
+  return typeof value === 'string' && value.trim() !== '' ? value.split(',').map((x) => x.trim()) : [];
+}
 
 export class ConfigError extends Error {
   readonly problems: readonly string[];
@@ -82,7 +126,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   );
   const { value, error } = schema.validate(cleaned, { abortEarly: false, convert: true, stripUnknown: true });
   if (error) throw new ConfigError(error.details.map((d) => d.message));
-  const v = value as Record<string, string | number | undefined>;
+  const v = value as Record<string, string | number | boolean | undefined>;
   const str = (k: string): string => String(v[k]);
   const num = (k: string): number => Number(v[k]);
   const opt = (k: string): string | undefined => (v[k] === undefined ? undefined : String(v[k]));
@@ -109,5 +153,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     resamplerConverter: str('RESAMPLER_CONVERTER') as ConverterName,
     metricsLogIntervalMs: num('METRICS_LOG_INTERVAL_MS'),
     logLevel: str('LOG_LEVEL') as LogLevel,
+    callDbPath: str('CALL_DB_PATH'),
+    apiTokens: Object.freeze(splitList(v.API_TOKEN)),
+    metricsToken: opt('METRICS_TOKEN'),
+    allowedPrefixes: Object.freeze(splitList(v.ALLOWED_PREFIXES)),
+    deniedPrefixes: Object.freeze(splitList(v.DENIED_PREFIXES)),
+    isPremiumDenyEnabled: Boolean(v.DENY_PREMIUM_PREFIXES),
+    maxConcurrentCalls: num('MAX_CONCURRENT_CALLS'),
+    rateLimitBurst: num('RATE_LIMIT_BURST'),
+    rateLimitPerMinute: num('RATE_LIMIT_PER_MINUTE'),
+    shutdownGraceMs: num('SHUTDOWN_GRACE_S') * 1000,
   });
 }

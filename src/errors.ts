@@ -61,3 +61,12 @@ export class PolicyError extends BridgeError {
     this.field = field;
   }
 }
+
+/** A client sent more requests than its rate limit allows; it may retry after `retryAfterMs`. */
+export class RateLimitError extends BridgeError {
+  readonly retryAfterMs: number;
+  constructor(message: string, retryAfterMs: number) {
+    super('RATE_LIMITED', message, { retryable: true });
+    this.retryAfterMs = retryAfterMs;
+  }
+}

@@ -10,6 +10,7 @@ import {
   BridgeError,
   CallNotFoundError,
   PolicyError,
+  RateLimitError,
   ServiceUnavailableError,
 } from '../errors';
 
@@ -24,6 +25,7 @@ export const RETRY_AFTER_S = 5;
  * | Boom                                    | unchanged                     |
  * | CallNotFoundError                       | 404                           |
  * | PolicyError                             | 403, names `field`            |
+ * | RateLimitError                          | 429 + Retry-After (its wait)  |
  * | ServiceUnavailableError                 | 503 + Retry-After             |
  * | AriError, retryable or no HTTP status   | 503 + Retry-After (ARI down)  |
  * | AriError with an HTTP status            | 502 (Asterisk refused)        |
@@ -46,6 +48,11 @@ export function toBoom(err: unknown): Boom.Boom {
   if (err instanceof PolicyError) {
     const boom = withCode(Boom.forbidden(`"${err.field}": ${err.message}`), err);
     boom.output.payload.field = err.field;
+    return boom;
+  }
+  if (err instanceof RateLimitError) {
+    const boom = withCode(Boom.tooManyRequests(err.message), err);
+    boom.output.headers['Retry-After'] = String(Math.max(1, Math.ceil(err.retryAfterMs / 1000)));
     return boom;
   }
   if (err instanceof ServiceUnavailableError) {

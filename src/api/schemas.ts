@@ -8,6 +8,7 @@
  * model name. Error messages never echo the submitted phone number.
  */
 import Joi from 'joi';
+import { MAX_LIST_LIMIT, decodeCursor } from '../call/call-record';
 import type { CallStatus } from '../call/call-view';
 
 /** E.164 (ITU-T E.164 §6): "+", then up to 15 digits, the first being a country code digit 1-9. We require ≥ 8. */
@@ -202,6 +203,15 @@ export const transcriptEntrySchema = Joi.object({
   at: isoTimestamp.required(),
 }).label('TranscriptEntry');
 
+/** One entry of a call's status history. */
+export const statusChangeSchema = Joi.object({
+  status: Joi.string()
+    .valid(...CALL_STATUSES)
+    .label('CallStatus')
+    .required(),
+  at: isoTimestamp.required(),
+}).label('StatusChange');
+
 /** The public call shape (mirrors `CallView` in src/call/call-view.ts). */
 export const callViewSchema = Joi.object({
   id: Joi.string().pattern(CALL_ID_PATTERN).required().example(EXAMPLE_CALL_ID),
@@ -224,6 +234,7 @@ export const callViewSchema = Joi.object({
   error: Joi.string().allow(null).required(),
   transcript: Joi.array().items(transcriptEntrySchema).required(),
   metrics: bridgeMetricsSchema.required(),
+  status_history: Joi.array().items(statusChangeSchema).description('Every status with its time; present once the call is recorded'),
 }).label('CallView');
 
 /** `GET /health` body, for both 200 and 503. */
@@ -246,3 +257,81 @@ export const errorSchema = Joi.object({
     keys: Joi.array().items(Joi.string()).required().example(['phone_number']),
   }).label('ValidationDetail'),
 }).label('Error');
+
+// ---- GET /api/calls ----
+
+/** Default page size of `GET /api/calls`. */
+export const DEFAULT_LIST_LIMIT = 50;
+
+/** Query of `GET /api/calls`, as validated (dates converted, status always an array). */
+export interface ListCallsQuery {
+  status?: CallStatus[];
+  from?: Date;
+  to?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+/** Query of `GET /api/calls`: filters on status and on created_at, keyset paging. */
+export const listCallsQuerySchema = Joi.object<ListCallsQuery>({
+  status: Joi.array()
+    .items(
+      Joi.string()
+        .valid(...CALL_STATUSES)
+        .label('status'),
+    )
+    .single()
+    .unique()
+    .label('status')
+    .description('Only calls in these statuses; repeat the parameter for several (status=busy&status=failed).'),
+  from: Joi.date().iso().label('from').description('Calls created at or after this ISO-8601 time.').example('2025-01-31T00:00:00Z'),
+  to: Joi.date()
+    .iso()
+    .when('from', { is: Joi.exist(), then: Joi.date().greater(Joi.ref('from')) })
+    .label('to')
+    .description('Calls created before this ISO-8601 time (exclusive).')
+    .example('2025-02-01T00:00:00Z'),
+  limit: Joi.number()
+    .integer()
+    .min(1)
+    .max(MAX_LIST_LIMIT)
+    .default(DEFAULT_LIST_LIMIT)
+    .label('limit')
+    .description(`Calls per page, 1..${MAX_LIST_LIMIT}.`),
+  cursor: Joi.string()
+    .max(128)
+    .custom((value: string, helpers) => (decodeCursor(value) === undefined ? helpers.error('any.invalid') : value))
+    .label('cursor')
+    .description('`next_cursor` of the previous page.')
+    .messages({ 'any.invalid': '{{#label}} is not a cursor returned by this API' }),
+}).label('ListCallsQuery');
+
+/** A recorded call: the CallView plus its status history. */
+export const callRecordSchema = callViewSchema
+  .keys({ status_history: Joi.array().items(statusChangeSchema).required() })
+  .label('CallRecord');
+
+/** Body of `GET /api/calls`. */
+export const callListSchema = Joi.object({
+  calls: Joi.array().items(callRecordSchema).required(),
+  next_cursor: Joi.string().allow(null).required().description('Pass as `cursor` for the next page; null on the last page'),
+}).label('CallList');
+
+// ---- GET /api/events ----
+
+/** Query of `GET /api/events`. */
+export interface EventsQuery {
+  call_id?: string;
+  access_token?: string;
+}
+
+/** Query of `GET /api/events`: optional call filter; `access_token` for clients that cannot send headers (EventSource). */
+export const eventsQuerySchema = Joi.object<EventsQuery>({
+  call_id: Joi.string()
+    .lowercase()
+    .pattern(CALL_ID_PATTERN)
+    .label('call_id')
+    .description('Only events of this call.')
+    .messages({ 'string.pattern.base': '{{#label}} must be a UUID like "3f0c7b1e-9a4d-4c55-8d2e-0b6a7c1f9e42"' }),
+  access_token: Joi.string().max(512).label('access_token').description('The API token, for EventSource clients (prefer the Authorization header).'),
+}).label('EventsQuery');

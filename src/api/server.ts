@@ -10,8 +10,15 @@ import HapiSwagger from 'hapi-swagger';
 import type { ValidationErrorItem } from 'joi';
 import type { Logger } from 'pino';
 import type { CallApi } from '../call/call-view';
+import type { CallEventBus } from '../events/call-events';
+import type { GatewayMetrics } from '../metrics/metrics';
+import type { DestinationPolicy } from '../policy/destination-policy';
+import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
+import { registerTokenAuth } from './auth';
 import { callRoutes } from './routes/calls';
+import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
+import { metricsRoutes } from './routes/metrics';
 
 /** Largest accepted request body (after decompression). Bigger bodies get 413. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -41,12 +48,39 @@ export interface ServerOptions {
    * costs CPU for nothing. Tests switch it on to catch drift between `CallView` and `callViewSchema`.
    */
   validateResponses?: boolean;
+
+  // ---- operations and security; every one optional (absent: off) ----
+
+  /**
+   * API_TOKEN: bearer tokens for /api/* and every other route not marked open. Absent or empty:
+   * no authentication (only sensible on loopback; see `isLoopbackHost`). /health and /docs stay open.
+   */
+  apiTokens?: readonly string[];
+  /** METRICS_TOKEN: the only token GET /metrics accepts. Absent: /metrics is open. */
+  metricsToken?: string;
+  /** Destination policy applied to every call request (403 naming `phone_number`). */
+  destinationPolicy?: DestinationPolicy;
+  /** Per-token rate limit of call attempts (POST /api/calls, /api/calls/start) → 429 + Retry-After. */
+  rateLimit?: RateLimiterOptions;
+  /** MAX_CONCURRENT_CALLS: at the limit, call attempts get 503 AT_CAPACITY + Retry-After. */
+  maxConcurrentCalls?: number;
+  /** Serve GET /metrics from these metrics. */
+  metrics?: GatewayMetrics;
+  /** Serve GET /api/events (SSE) from this bus. */
+  events?: CallEventBus;
+  /** Heartbeat interval of the event stream, ms (tests shorten it). Default 15 000. */
+  eventsHeartbeatMs?: number;
 }
 
 /**
  * Build the API server: registers @hapi/inert, @hapi/vision and hapi-swagger (UI at `/docs`,
  * OpenAPI 3.0 JSON at `/openapi.json`), the call and health routes, a 16 KiB body limit and a
  * validation `failAction` whose 400 names the offending fields.
+ *
+ * Optional operations and security (each off when its option is absent): bearer auth on every route
+ * but /health, /docs, /openapi.json (and /metrics, which takes METRICS_TOKEN or is open); the
+ * destination policy, per-token rate limit and concurrency cap on call placement; GET /metrics;
+ * GET /api/events (SSE, whose streams are ended in onPreStop so `stop()` does not wait for them).
  *
  * Does not listen: the caller calls `server.start()` and, on shutdown, `server.stop()`. The `/docs`
  * page route is added by hapi-swagger at initialize time, so tests that `inject` it must
@@ -66,7 +100,11 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
       // HSTS is the TLS terminator's call (we serve plain HTTP on a private interface).
       security: { hsts: false, xframe: 'deny', xss: 'disabled', noOpen: true, noSniff: true, referrer: 'no-referrer' },
     },
+    // gzip would hold SSE frames in the compressor until it fills; send them as written.
+    mime: { override: { 'text/event-stream': { type: 'text/event-stream', compressible: false } } },
   });
+
+  const auth = registerTokenAuth(server, { apiTokens: options.apiTokens, metricsToken: options.metricsToken });
 
   await server.register([
     { plugin: Inert },
@@ -85,13 +123,27 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
         grouping: 'tags',
         tags: [
           { name: 'calls', description: 'Place, inspect and hang up calls' },
+          { name: 'events', description: 'Live call events (Server-Sent Events)' },
           { name: 'health', description: 'Readiness' },
         ],
+        // "Authorize" in the Swagger UI; /health and /docs need no token even though the UI shows the lock.
+        ...(auth.isApiAuthEnabled
+          ? { securityDefinitions: { bearer: { type: 'http', scheme: 'bearer' } }, security: [{ bearer: [] }] }
+          : {}),
       },
     },
   ]);
 
-  server.route([...callRoutes(calls), ...healthRoutes(calls, version)]);
+  const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit);
+  const guards = { policy: options.destinationPolicy, limiter, maxConcurrentCalls: options.maxConcurrentCalls };
+  server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version)]);
+  if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
+  if (options.events !== undefined) {
+    const events = eventRoutes({ bus: options.events, log, heartbeatMs: options.eventsHeartbeatMs });
+    server.route(events.routes);
+    // Open streams would hold server.stop() until its timeout; end them first.
+    server.ext('onPreStop', () => events.closeAll());
+  }
   server.ext('onPreResponse', explainClientErrors);
   logRequests(server, log);
   return server;

@@ -100,7 +100,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     const { url, username, password, app, log } = this.#opts;
     let client: Client | undefined;
     try {
-      client = await this.#opts.connectFn(url, username, password);
+      client = await withoutSwaggerNotice(() => this.#opts.connectFn(url, username, password));
       if (this.#isStopped()) return;
       this.#client = client;
       this.#wire(client);
@@ -194,4 +194,22 @@ export function describeError(err: unknown): { message: string; code?: string } 
     return code ? { message, code } : { message };
   }
   return { message: String(err) };
+}
+
+/**
+ * ari-client's bundled swagger-client prints "This API is using a deprecated version of Swagger!"
+ * with console.log on every connect, which would break our JSON log stream on stdout. Only that
+ * notice is dropped; anything else logged meanwhile goes through.
+ */
+async function withoutSwaggerNotice<T>(fn: () => Promise<T>): Promise<T> {
+  const original = console.log;
+  console.log = (...args: unknown[]): void => {
+    if (args.some((a) => String(a).includes('deprecated version of Swagger'))) return;
+    original(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.log = original;
+  }
 }

@@ -21,6 +21,25 @@ export class CallRegistry {
     return [...this.#calls.values()];
   }
 
+  /** Resolves true once no call is live, or false after `timeoutMs`. */
+  waitEmpty(timeoutMs: number): Promise<boolean> {
+    if (this.#calls.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#calls.size > 0) return;
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve(true);
+      };
+      // Calls leave the map in their own 'ended' listener; a short poll avoids hooking every call.
+      const poll = setInterval(check, 50);
+      const timer = setTimeout(() => {
+        clearInterval(poll);
+        resolve(this.#calls.size === 0);
+      }, timeoutMs);
+    });
+  }
+
   /**
    * Ends every live call with `reason` and waits for their teardown, at most `deadlineMs`.
    * Resolves to the number of calls still live at the deadline (0 when all ended).

@@ -8,6 +8,10 @@ import { ARI_ID_PREFIX, Call, type CallSettings } from './call';
 import { CallRegistry } from './call-registry';
 import type { CallStore } from './call-store';
 import type { CallApi, CallView, StartCallRequest } from './call-view';
+import type { CallListPage, CallListQuery } from './call-record';
+import type { CallEventBus } from '../events/call-events';
+import { publishCallEvents } from '../events/publish-call-events';
+import type { GatewayMetrics } from '../metrics/metrics';
 import type { AgentConnector, MediaSessionFactory } from './ports';
 
 export interface CallServiceDeps {
@@ -19,6 +23,8 @@ export interface CallServiceDeps {
   store: CallStore;
   log: Logger;
   isAriConnected: () => boolean;
+  events: CallEventBus;
+  metrics: GatewayMetrics;
 }
 
 /** The use-cases behind the REST API and ARI: place, inspect and end calls; recover after faults. */
@@ -44,10 +50,21 @@ export class CallService implements CallApi {
   async startCall(request: StartCallRequest): Promise<CallView> {
     if (!this.#isAccepting) throw new ServiceUnavailableError('SHUTTING_DOWN', 'the service is shutting down');
     if (!this.#deps.isAriConnected()) throw new ServiceUnavailableError('ARI_UNAVAILABLE', 'Asterisk (ARI) is not connected');
+    const { events, metrics } = this.#deps;
     const call = new Call(randomUUID(), request, { ...this.#deps });
     const save = (): void => this.#deps.store.save(call.view());
     call.on('status', save);
     call.on('transcript', save);
+    call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
+    call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
+    call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: new Date().toISOString() }));
+    call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: new Date().toISOString(), metrics: m }));
+    call.once('ended', () => {
+      const issues = call.playoutIssues();
+      metrics.frameIssues('late', issues.lateFrames);
+      metrics.frameIssues('dropped', issues.droppedFrames);
+    });
+    publishCallEvents(call, events);
     this.#registry.add(call);
     save();
     await call.start();
@@ -55,9 +72,16 @@ export class CallService implements CallApi {
   }
 
   getCall(id: string): CallView {
-    const view = this.#registry.get(id)?.view() ?? this.#deps.store.get(id);
+    const stored = this.#deps.store.get(id);
+    const live = this.#registry.get(id)?.view();
+    // The live view is fresher; the stored record adds the status history.
+    const view = live ? { ...stored, ...live } : stored;
     if (!view) throw new CallNotFoundError(id);
     return view;
+  }
+
+  listCalls(query: CallListQuery): CallListPage {
+    return this.#deps.store.list(query);
   }
 
   async hangupCall(id: string): Promise<CallView> {
@@ -105,10 +129,22 @@ export class CallService implements CallApi {
     }
   }
 
-  /** Stops taking calls and ends the live ones; resolves to how many were still live at the deadline. */
-  async stop(deadlineMs: number): Promise<number> {
+  /** False once `stop()` began: new calls get 503 and `/health` reports it. */
+  get isAccepting(): boolean {
+    return this.#isAccepting;
+  }
+
+  /**
+   * Graceful stop: refuses new calls, lets live calls end by themselves for up to `graceMs`, then
+   * hangs up the rest. Resolves to the number of calls whose teardown was still running after that.
+   */
+  async stop(graceMs: number): Promise<number> {
     this.#isAccepting = false;
-    return this.#registry.drain('shutdown', deadlineMs);
+    if (this.#registry.size > 0) {
+      this.#deps.log.info({ activeCalls: this.#registry.size, graceMs }, 'waiting for live calls to end');
+      await this.#registry.waitEmpty(graceMs);
+    }
+    return this.#registry.drain('shutdown', 10_000);
   }
 
   async #onUnclaimedStasisStart(event: StasisStartEvent): Promise<void> {

@@ -1,3 +1,5 @@
+import type { CallListPage, CallListQuery } from './call-record';
+
 /**
  * What the API and logs show of a call. Field names are snake_case because they are the public JSON
  * shape (kept from the predecessor: `caller_to_ai`, `ai_to_caller`, `resampling_ops`, `errors`).
@@ -61,4 +63,6 @@ export interface CallApi {
   /** Hangs up (idempotent for ended calls); throws CallNotFoundError. */
   hangupCall(id: string): Promise<CallView>;
   health(): { ari: 'connected' | 'disconnected'; activeCalls: number };
+  /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */
+  listCalls?(query: CallListQuery): CallListPage | Promise<CallListPage>;
 }

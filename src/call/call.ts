@@ -56,6 +56,14 @@ export interface CallDeps {
 interface CallEvents {
   status: [CallStatus];
   transcript: [TranscriptEntry];
+  /** The caller barged in; queued agent audio was dropped. */
+  interruption: [];
+  /** Every METRICS_LOG_INTERVAL_MS while bridged: cumulative media counters. */
+  metrics: [BridgeMetrics];
+  /** The agent conversation is ready, `ms` after the call started. */
+  agentConnected: [ms: number];
+  /** The first agent audio left for the caller, `ms` after answer. */
+  firstAudio: [ms: number];
   ended: [CallView];
 }
 
@@ -97,6 +105,7 @@ export class Call extends EventEmitter<CallEvents> {
   #conversationId: string | null = null;
   readonly #createdAt = new Date();
   #answeredAt: Date | null = null;
+  #answeredAtMs: number | undefined;
   #endedAt: Date | null = null;
   readonly #transcript: TranscriptEntry[] = [];
   #finalMetrics: BridgeMetrics | undefined;
@@ -165,6 +174,11 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#ended;
   }
 
+  /** Playout timing problems of this call so far (for metrics). */
+  playoutIssues(): { lateFrames: number; droppedFrames: number } {
+    return this.#media?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
+  }
+
   view(): CallView {
     return {
       id: this.id,
@@ -188,6 +202,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   async #openAgent(): Promise<AgentSession> {
     const r = this.#request;
+    const startedMs = performance.now();
     const session = await this.#deps.connectAgent(
       {
         dynamicVariables: r.dynamicVariables,
@@ -200,12 +215,16 @@ export class Call extends EventEmitter<CallEvents> {
     this.#disposers.defer('agent', () => session.close(1000, 'call ended'));
     if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
     this.#conversationId = session.conversationId;
+    this.emit('agentConnected', performance.now() - startedMs);
     this.log.info({ conversationId: session.conversationId, in: session.inputFormat, out: session.outputFormat }, 'agent connected');
 
     const media = await this.#deps.createMedia({
       agentInputFormat: session.inputFormat,
       agentOutputFormat: session.outputFormat,
       onCallerAudio: (bytes) => session.sendAudio(bytes),
+      onFirstPlayout: () => {
+        if (this.#answeredAtMs !== undefined) this.emit('firstAudio', performance.now() - this.#answeredAtMs);
+      },
     });
     this.#disposers.defer('media', () => media.close());
     if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while media was prepared');
@@ -213,7 +232,10 @@ export class Call extends EventEmitter<CallEvents> {
 
     session.setHandlers({
       onAudio: (bytes) => media.pushAgentAudio(bytes),
-      onInterruption: () => media.flushPlayout(),
+      onInterruption: () => {
+        media.flushPlayout();
+        this.emit('interruption');
+      },
       onTranscript: (role, text) => this.#addTranscript(role, text),
       onEndCallRequested: () => {
         this.#isAgentEnding = true;
@@ -295,6 +317,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   async #onAnswered(): Promise<void> {
     this.#answeredAt = new Date();
+    this.#answeredAtMs = performance.now();
     this.#transition('answered', 'answered');
     const { control, router, settings } = this.#deps;
     this.#timer('max-duration', (this.#request.maxDurationS ?? settings.maxDurationS) * 1000, () => void this.end('max-duration'));
@@ -333,7 +356,9 @@ export class Call extends EventEmitter<CallEvents> {
       .catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CONVERSATION_ID'));
 
     const metricsTimer = setInterval(() => {
-      this.log.info({ metrics: media.metrics() }, 'bridge metrics');
+      const metrics = media.metrics();
+      this.log.info({ metrics }, 'bridge metrics');
+      this.emit('metrics', metrics);
     }, settings.metricsLogIntervalMs);
     this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
   }

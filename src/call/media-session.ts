@@ -199,6 +199,11 @@ export class RtpMediaSession implements MediaSession {
     };
   }
 
+  playoutIssues(): { lateFrames: number; droppedFrames: number } {
+    const stats = this.#pacer.stats();
+    return { lateFrames: stats.lateTicks, droppedFrames: stats.skippedTicks };
+  }
+
   /** RTP receive statistics (loss, duplicates, reordering) and pacer timing, for logs and tests. */
   diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<Pacer<Int16Array>['stats']> } {
     return { rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() };
@@ -299,6 +304,7 @@ export class RtpMediaSession implements MediaSession {
     this.#endpoint.send(packet);
     this.#metrics.ai_to_caller.packets += 1;
     this.#metrics.ai_to_caller.bytes += payload.length;
+    if (this.#metrics.ai_to_caller.packets === 1) this.#options.onFirstPlayout?.();
   }
 
   #resample(resampler: Resampler | undefined, samples: Int16Array): Int16Array {

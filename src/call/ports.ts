@@ -52,6 +52,8 @@ export interface MediaSession {
   /** Resolves when the playout queue is empty or after `timeoutMs`. */
   waitPlayoutDrained(timeoutMs: number): Promise<void>;
   metrics(): BridgeMetrics;
+  /** Playout timing problems so far: ticks that ran late, 20 ms slots skipped after a stall. */
+  playoutIssues(): { lateFrames: number; droppedFrames: number };
   /** Local address Asterisk must send RTP to (host:port). */
   readonly localAddress: string;
   close(): Promise<void>;
@@ -62,6 +64,8 @@ export interface MediaSessionOptions {
   agentOutputFormat: AgentAudioFormat;
   /** Caller audio for the agent, in agentInputFormat, one chunk per AUDIO_CHUNK_SIZE_MS. */
   onCallerAudio(bytes: Buffer): void;
+  /** The first agent audio packet left for the caller (once per session). */
+  onFirstPlayout?(): void;
 }
 
 export type MediaSessionFactory = (options: MediaSessionOptions) => Promise<MediaSession>;

@@ -136,7 +136,7 @@ describe('REST API (server.inject, fake CallApi)', () => {
     });
 
     it('unknown routes and methods → 404 JSON', async () => {
-      for (const options of ['/nope', '/api/calls', { method: 'PUT', url: '/api/calls/start' }] as const) {
+      for (const options of ['/nope', '/api/call', { method: 'PATCH', url: '/api/calls' }, { method: 'PUT', url: '/api/calls/start' }] as const) {
         const res = await inject(options);
         assert.equal(res.statusCode, 404);
         assert.deepEqual(errorOf(res), { statusCode: 404, error: 'Not Found', message: 'Not Found' });
@@ -616,7 +616,7 @@ describe('REST API (server.inject, fake CallApi)', () => {
       assert.equal(doc.openapi, '3.0.0');
       assert.equal(doc.info.version, '9.9.9-test');
       const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
-      assert.deepEqual(routes.sort(), ['DELETE /api/calls/{id}', 'GET /api/calls/{id}', 'GET /health', 'POST /api/calls', 'POST /api/calls/start']);
+      assert.deepEqual(routes.sort(), ['DELETE /api/calls/{id}', 'GET /api/calls', 'GET /api/calls/{id}', 'GET /health', 'POST /api/calls', 'POST /api/calls/start']);
       assert.ok(doc.paths['/api/calls']?.post?.responses['201']);
       assert.ok(doc.paths['/api/calls']?.post?.responses['400']);
       assert.deepEqual(doc.paths['/api/calls/{id}']?.get?.parameters?.map((p) => p.name), ['id']);

@@ -3,11 +3,13 @@
  * told to fail the next call of a method with a given error.
  */
 import { randomUUID } from 'node:crypto';
+import type { CallListPage, CallListQuery } from '../../src/call/call-record';
+import { MemoryCallStore } from '../../src/call/call-store';
 import type { CallApi, CallView, StartCallRequest } from '../../src/call/call-view';
 import { TERMINAL_STATUSES } from '../../src/call/call-view';
 import { CallNotFoundError } from '../../src/errors';
 
-type FailableMethod = 'startCall' | 'getCall' | 'hangupCall';
+type FailableMethod = 'startCall' | 'getCall' | 'hangupCall' | 'listCalls';
 
 /** A `CallView` for `phoneNumber` in status `dialing`, as the real service returns from startCall. */
 export function makeCallView(phoneNumber: string, id: string = randomUUID()): CallView {
@@ -37,6 +39,8 @@ export class FakeCallApi implements CallApi {
   readonly getCalls: string[] = [];
   /** Every id passed to hangupCall. */
   readonly hangups: string[] = [];
+  /** Every query passed to listCalls. */
+  readonly listQueries: CallListQuery[] = [];
   /** Calls by id; tests may add or edit entries. */
   readonly calls = new Map<string, CallView>();
   /** What health() reports for ARI. */
@@ -76,6 +80,15 @@ export class FakeCallApi implements CallApi {
     const ended: CallView = { ...view, status: 'completed', ended_at: new Date().toISOString(), end_reason: 'api', hangup_cause: 16, hangup_cause_text: 'Normal Clearing' };
     this.calls.set(id, ended);
     return ended;
+  }
+
+  /** Lists `calls` through a MemoryCallStore, so paging and filters behave as in the real stores. */
+  listCalls(query: CallListQuery): CallListPage {
+    this.listQueries.push(query);
+    this.#throwIfFailing('listCalls');
+    const store = new MemoryCallStore();
+    for (const view of this.calls.values()) store.save(view);
+    return store.list(query);
   }
 
   health(): { ari: 'connected' | 'disconnected'; activeCalls: number } {

@@ -67,6 +67,9 @@ export class FakeMediaSession implements MediaSession {
   metrics(): BridgeMetrics {
     return { caller_to_ai: { packets: 0, bytes: 0 }, ai_to_caller: { packets: 0, bytes: 0 }, resampling_ops: 0, errors: 0 };
   }
+  playoutIssues(): { lateFrames: number; droppedFrames: number } {
+    return { lateFrames: 0, droppedFrames: 0 };
+  }
   async close(): Promise<void> {
     this.closed += 1;
   }

@@ -60,6 +60,8 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
       RTP_PORT_MIN: String(pair.ports.base + 2000),
       RTP_PORT_MAX: String(pair.ports.base + 2999),
       RING_TIMEOUT_S: '8',
+      CALL_DB_PATH: ':memory:',
+      SHUTDOWN_GRACE_S: '0',
       ...env,
     });
     // E2E_LOG=debug shows the gateway's log while a test runs.
@@ -95,6 +97,17 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     );
   }
 
+  /** The simulator's side of a call, found by the conversation id the gateway recorded. */
+  async function conversationOf(callId: string): Promise<SimConversation> {
+    return waitFor(
+      () => {
+        const id = app.calls.getCall(callId).conversation_id;
+        return id ? sim.conversations.find((c) => c.id === id) : undefined;
+      },
+      { timeoutMs: 10_000, what: 'agent conversation of the call' },
+    );
+  }
+
   async function endAndCheckClean(id: string): Promise<CallView> {
     await api('DELETE', `/api/calls/${id}`);
     const view = await waitStatus(id, ['completed', 'failed']);
@@ -120,21 +133,23 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     await startApp({ inputFormat: 'pcm_16000', outputFormat: 'pcm_16000', greeting: { freqHz: 440, durationMs: 2000 } });
     const number = pair.numbers.answer();
     const call = await placeCall(number);
-    const conv: SimConversation = await sim.nextConversation(10_000);
+    const conv: SimConversation = await conversationOf(call.id);
     const answered = await waitStatus(call.id, ['answered']);
     assert.ok(answered.answered_at);
     assert.match(answered.conversation_id ?? '', /^conv_/);
 
-    // Caller → agent: 1 s of the carrier's tone at the agent's input rate.
+    // Signal analysis runs in this process, beside the gateway: it waits until playout is over so
+    // that its CPU bursts cannot delay the 20 ms pacer under test.
     await waitFor(() => conv.userAudioMs >= 1500, { timeoutMs: 10_000, what: '1.5 s of caller audio at the agent' });
+    await waitFor(() => (app.calls.getCall(call.id).metrics.ai_to_caller.packets ?? 0) >= 100, { timeoutMs: 10_000, what: '2 s of playout' });
+    // Caller → agent: the carrier's tone at the agent's input rate.
     const heard = conv.userAudio();
     const tail = heard.subarray(heard.length - 16_000); // the last second
     const f = dominantFrequencyHz(tail, 16_000);
     assert.ok(Math.abs(f - 1000) < 5, `agent heard ${f.toFixed(1)} Hz, expected 1000 Hz (byte order or rate wrong?)`);
     assert.ok(rms(tail) > 1000, 'caller audio is not silence');
 
-    // Agent → caller: the greeting plays out; then we hang up and read what the carrier recorded.
-    await waitFor(() => (app.calls.getCall(call.id).metrics.ai_to_caller.packets ?? 0) >= 100, { timeoutMs: 10_000, what: '2 s of playout' });
+    // Agent → caller: hang up and read what the carrier recorded.
     const ended = await endAndCheckClean(call.id);
     assert.equal(ended.status, 'completed');
     assert.equal(ended.end_reason, 'api');
@@ -163,7 +178,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     await startApp({ greeting: { freqHz: 440, durationMs: 300 }, replyFreqsHz: [660], replyDurationMs: 1000 });
     const number = pair.numbers.answer();
     const call = await placeCall(number);
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     await waitStatus(call.id, ['answered']);
     await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
     void conv.sayAgent({ freqHz: 550, durationMs: 6000, text: 'a long story' }).catch(() => undefined);
@@ -189,7 +204,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   it('pings are answered with their event ids', async function () {
     await startApp({ pingIntervalMs: 200 });
     const call = await placeCall(pair.numbers.answer());
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     await waitFor(() => conv.pongs.length >= 3, { what: '3 pongs' });
     // The simulator records only pongs that echo the event_id of a ping it sent.
     const ids = conv.pongs.map((p) => p.eventId);
@@ -203,7 +218,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
       await startApp({ outputFormat, greeting: { freqHz: 600, durationMs: 800 } });
       const number = pair.numbers.answer();
       const call = await placeCall(number);
-      await sim.nextConversation(10_000);
+      await conversationOf(call.id);
       await waitStatus(call.id, ['answered']);
       await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 40, { what: 'greeting played' });
       await endAndCheckClean(call.id);
@@ -221,7 +236,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     await startApp({ inputFormat: 'ulaw_8000', outputFormat: 'ulaw_8000', greeting: { freqHz: 440, durationMs: 1000 } }, { EXTERNAL_MEDIA_FORMAT: 'ulaw' });
     const number = pair.numbers.answer();
     const call = await placeCall(number);
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     await waitFor(() => conv.userAudioMs >= 1000, { timeoutMs: 10_000, what: 'caller audio' });
     const heard = conv.userAudio();
     const f = dominantFrequencyHz(heard.subarray(heard.length - 8000), 8000);
@@ -238,7 +253,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   it('the callee hanging up ends the call, closes the agent socket and leaves nothing in Asterisk', async function () {
     await startApp({});
     const call = await placeCall(pair.numbers.answerThenHangUp(2));
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     const view = await waitStatus(call.id, ['completed', 'failed'], 15_000);
     assert.equal(view.status, 'completed');
     assert.equal(view.end_reason, 'callee');
@@ -251,7 +266,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     await startApp({ greeting: { freqHz: 440, durationMs: 300 }, goodbye: { freqHz: 880, durationMs: 1500, text: 'bye' } });
     const number = pair.numbers.answer();
     const call = await placeCall(number);
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     await waitStatus(call.id, ['answered']);
     await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
     await conv.endCall();
@@ -268,7 +283,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   it('an agent socket that drops ends the call within a second', async function () {
     await startApp({});
     const call = await placeCall(pair.numbers.answer());
-    const conv = await sim.nextConversation(10_000);
+    const conv = await conversationOf(call.id);
     await waitStatus(call.id, ['answered']);
     const droppedAt = Date.now();
     await conv.drop();
@@ -306,7 +321,22 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     await pair.expectAriIdle(1000);
   });
 
-  it('shutdown ends live calls and leaves nothing in Asterisk', async function () {
+  it('graceful shutdown: new calls get 503, live calls may finish within the grace period', async function () {
+    await startApp({}, { SHUTDOWN_GRACE_S: '10' });
+    const call = await placeCall(pair.numbers.answerThenHangUp(2));
+    await waitStatus(call.id, ['answered']);
+    const live = app.calls.liveCall(call.id)!;
+    const ended = once(live, 'ended');
+    const stopping = app.stop();
+    const refused = await api<{ code: string }>('POST', '/api/calls/start', { phone_number: `+${pair.numbers.answer()}` });
+    assert.equal(refused.status, 503);
+    const [view] = (await ended) as [CallView];
+    assert.equal(view.end_reason, 'callee', 'the call ended by itself, not by the shutdown');
+    await stopping;
+    await pair.expectAriIdle(5000);
+  });
+
+  it('shutdown after the grace period hangs up live calls and leaves nothing in Asterisk', async function () {
     await startApp({});
     const call = await placeCall(pair.numbers.answer());
     await waitStatus(call.id, ['answered']);

@@ -2,15 +2,23 @@
  * Call routes. Handlers translate wire shapes (snake_case) to use-case calls on `CallApi` and
  * leave every status decision for errors to `toBoom`.
  */
-import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type { CallListQuery } from '../../call/call-record';
 import type { CallApi, StartCallRequest } from '../../call/call-view';
+import { RateLimitError, ServiceUnavailableError } from '../../errors';
+import type { DestinationPolicy } from '../../policy/destination-policy';
+import type { RateLimiter } from '../../policy/rate-limiter';
+import { tokenIdOfRequest } from '../auth';
 import { toBoom } from '../error-mapping';
 import {
   type CallIdParams,
+  type ListCallsQuery,
   type StartCallPayload,
   callIdParamsSchema,
+  callListSchema,
   callViewSchema,
   errorSchema,
+  listCallsQuerySchema,
   startCallLegacyPayloadSchema,
   startCallPayloadSchema,
 } from '../schemas';
@@ -23,7 +31,9 @@ const errorDocs = {
   404: { description: 'No call with this id', schema: errorSchema },
   413: { description: 'Body larger than the limit', schema: errorSchema },
   415: { description: 'Content-Type is not application/json', schema: errorSchema },
+  401: { description: 'Missing or invalid bearer token (when API_TOKEN is set)', schema: errorSchema },
   403: { description: 'Refused by policy; `field` names the field', schema: errorSchema },
+  429: { description: 'Rate limit of this token exceeded; see Retry-After', schema: errorSchema },
   502: { description: 'Asterisk or the voice agent failed', schema: errorSchema },
   503: { description: 'Cannot take calls now (ARI down, shutting down, at capacity); see Retry-After', schema: errorSchema },
 } as const;
@@ -47,12 +57,29 @@ export function toStartCallRequest(body: StartCallPayload): StartCallRequest {
   return request;
 }
 
-/** The `/api/calls` routes, bound to `calls`. */
-export function callRoutes(calls: CallApi): ServerRoute[] {
+/** What is checked before a call is placed; each check is off when its option is absent. */
+export interface StartCallGuards {
+  /** Destination policy (toll fraud): a denied number → 403 naming `phone_number`. */
+  policy?: DestinationPolicy;
+  /** Per-token limiter of call attempts (keyed by token id, or client address without auth) → 429. */
+  limiter?: RateLimiter;
+  /** Most calls live at once → 503 AT_CAPACITY + Retry-After. */
+  maxConcurrentCalls?: number;
+}
+
+/** The `/api/calls` routes, bound to `calls`. GET /api/calls exists only when `calls.listCalls` does. */
+export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): ServerRoute[] {
+  const { policy, limiter, maxConcurrentCalls } = guards;
   // hapi has validated payload/params against the route schemas before a handler runs.
   const startCall = async (request: Request, h: ResponseToolkit) => {
     try {
-      const view = await calls.startCall(toStartCallRequest(request.payload as StartCallPayload));
+      const body = request.payload as StartCallPayload;
+      policy?.assertAllowed(body.phone_number);
+      // Checked and placed in the same tick (no await between): concurrent requests cannot both pass.
+      if (maxConcurrentCalls !== undefined && calls.health().activeCalls >= maxConcurrentCalls) {
+        throw new ServiceUnavailableError('AT_CAPACITY', `the gateway is at its limit of ${maxConcurrentCalls} concurrent calls`);
+      }
+      const view = await calls.startCall(toStartCallRequest(body));
       return h.response(view).code(201).location(`${CALLS_PATH}/${view.id}`);
     } catch (err) {
       throw toBoom(err);
@@ -67,8 +94,48 @@ export function callRoutes(calls: CallApi): ServerRoute[] {
   };
 
   const apiCache = { otherwise: 'no-store' } as const;
+  // Before payload validation, so malformed attempts count too (probing costs the prober).
+  const rateLimit: Lifecycle.Method = (request, h) => {
+    if (limiter === undefined) return h.continue;
+    const decision = limiter.take(tokenIdOfRequest(request) ?? `address:${request.info.remoteAddress}`);
+    if (!decision.isAllowed) {
+      throw toBoom(new RateLimitError('too many call attempts for this token; retry later', decision.retryAfterMs));
+    }
+    return h.continue;
+  };
+  const startCallExt = { onPostAuth: { method: rateLimit } };
+
+  const listCalls = calls.listCalls?.bind(calls);
+  const listRoutes: ServerRoute[] =
+    listCalls === undefined
+      ? []
+      : [
+          {
+            method: 'GET',
+            path: CALLS_PATH,
+            handler: async (request) => {
+              const query = request.query as unknown as ListCallsQuery; // validated by listCallsQuerySchema
+              try {
+                return await listCalls(toListQuery(query));
+              } catch (err) {
+                throw toBoom(err);
+              }
+            },
+            options: {
+              tags: ['api', 'calls'],
+              description: 'List recorded calls, newest first, with filters and paging',
+              notes:
+                'Filters: status (repeatable), from/to on created_at (from inclusive, to exclusive). Paging: pass next_cursor as cursor; a cursor stays valid while new calls arrive.',
+              cache: apiCache,
+              validate: { query: listCallsQuerySchema },
+              response: { status: { 200: callListSchema } },
+              plugins: { 'hapi-swagger': { responses: { 200: { description: 'One page of calls', schema: callListSchema }, ...errorDocs } } },
+            },
+          },
+        ];
 
   return [
+    ...listRoutes,
     {
       method: 'POST',
       path: `${CALLS_PATH}/start`,
@@ -78,6 +145,7 @@ export function callRoutes(calls: CallApi): ServerRoute[] {
         description: 'Place a call (the predecessor API: phone_number only)',
         notes: 'Same as POST /api/calls without options. Kept so existing scripts keep working.',
         cache: apiCache,
+        ext: startCallExt,
         validate: { payload: startCallLegacyPayloadSchema },
         response: { status: { 201: callViewSchema } },
         plugins: { 'hapi-swagger': { responses: { ...createdDocs, ...errorDocs } } },
@@ -92,6 +160,7 @@ export function callRoutes(calls: CallApi): ServerRoute[] {
         description: 'Place a call to phone_number and connect it to the agent',
         notes: 'Resolves once the call is dialing. Poll GET /api/calls/{id} for progress.',
         cache: apiCache,
+        ext: startCallExt,
         validate: { payload: startCallPayloadSchema },
         response: { status: { 201: callViewSchema } },
         plugins: { 'hapi-swagger': { responses: { ...createdDocs, ...errorDocs } } },
@@ -139,4 +208,14 @@ export function callRoutes(calls: CallApi): ServerRoute[] {
       },
     },
   ];
+}
+
+/** Map the validated query to the store query (dates to epoch ms, absent filters omitted). */
+export function toListQuery(query: ListCallsQuery): CallListQuery {
+  const result: CallListQuery = { limit: query.limit };
+  if (query.status !== undefined) result.status = query.status;
+  if (query.from !== undefined) result.fromMs = query.from.getTime();
+  if (query.to !== undefined) result.toMs = query.to.getTime();
+  if (query.cursor !== undefined) result.cursor = query.cursor;
+  return result;
 }

@@ -31,6 +31,7 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
       options: {
         tags: ['api', 'health'],
         description: 'Readiness: 200 while connected to Asterisk (ARI), else 503',
+        auth: false, // load balancers and probes carry no token; the body holds nothing sensitive
         cache: { otherwise: 'no-store' },
         response: { status: { 200: healthSchema, 503: healthSchema } },
         plugins: {

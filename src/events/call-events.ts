@@ -1,0 +1,145 @@
+/**
+ * Live call events for dashboards and metrics: a typed union (the SSE wire format, snake_case like
+ * the REST API) and an in-process bus. Publishing never throws into the publisher (a Call): a
+ * failing subscriber is logged and the others still get the event.
+ */
+import type { Logger } from 'pino';
+import type { BridgeMetrics, CallStatus, CallView } from '../call/call-view';
+
+interface CallEventBase {
+  call_id: string;
+  /** ISO-8601 time the event happened. */
+  at: string;
+}
+
+/** Originate accepted: the phone is being dialled. */
+export interface DialingEvent extends CallEventBase {
+  type: 'dialing';
+  direction: CallView['direction'];
+  phone_number: string;
+}
+/** The far end is ringing. */
+export interface RingingEvent extends CallEventBase {
+  type: 'ringing';
+}
+/** The callee answered. */
+export interface AnsweredEvent extends CallEventBase {
+  type: 'answered';
+}
+/** One line of the conversation. */
+export interface TranscriptEvent extends CallEventBase {
+  type: 'transcript';
+  role: 'user' | 'agent';
+  text: string;
+}
+/** The caller barged in; queued agent audio was dropped. */
+export interface InterruptionEvent extends CallEventBase {
+  type: 'interruption';
+}
+/** The call ended; the record is final. */
+export interface EndedEvent extends CallEventBase {
+  type: 'ended';
+  status: CallStatus;
+  end_reason: string | null;
+  /** Q.850 cause from Asterisk. */
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  error: string | null;
+  /** From created_at to ended_at. */
+  duration_ms: number;
+  metrics: BridgeMetrics;
+}
+/** Periodic media counters of a live call (cumulative since the call started). */
+export interface MetricsTickEvent extends CallEventBase {
+  type: 'metrics';
+  metrics: BridgeMetrics;
+}
+
+/** Every live call event. */
+export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | EndedEvent | MetricsTickEvent;
+/** The `type` of a CallEvent. */
+export type CallEventType = CallEvent['type'];
+
+/** An event as delivered: with the bus-wide sequence number (1, 2, …; the SSE `id`). */
+export type SequencedCallEvent = CallEvent & { readonly seq: number };
+
+/** Receives published events. Must not throw (errors are logged and dropped). */
+export type CallEventListener = (event: SequencedCallEvent) => void;
+
+/** Handle of a subscription; `cancel()` is idempotent. */
+export interface CallEventSubscription {
+  cancel(): void;
+}
+
+/** Options of `CallEventBus.subscribe`. */
+export interface SubscribeOptions {
+  /** Only events of this call. */
+  callId?: string;
+}
+
+interface Subscriber {
+  readonly listener: CallEventListener;
+  readonly callId: string | undefined;
+}
+
+/** In-process pub/sub of call events. One per process, shared by the call service, SSE and metrics. */
+export class CallEventBus {
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #log: Logger;
+  #seq = 0;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Subscribers currently registered (0 once every SSE client has gone). */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Deliver `event` synchronously to every matching subscriber; returns its sequence number. */
+  publish(event: CallEvent): number {
+    const sequenced: SequencedCallEvent = { ...event, seq: ++this.#seq };
+    // Snapshot: a listener may cancel itself (or others) while we iterate.
+    for (const subscriber of [...this.#subscribers]) {
+      if (!this.#subscribers.has(subscriber)) continue;
+      if (subscriber.callId !== undefined && subscriber.callId !== event.call_id) continue;
+      try {
+        subscriber.listener(sequenced);
+      } catch (err) {
+        this.#log.error({ err, eventType: event.type, callId: event.call_id }, 'call event subscriber failed');
+      }
+    }
+    return sequenced.seq;
+  }
+
+  /** Register `listener`; the caller must `cancel()` the returned subscription when done. */
+  subscribe(listener: CallEventListener, options: SubscribeOptions = {}): CallEventSubscription {
+    const subscriber: Subscriber = { listener, callId: options.callId };
+    this.#subscribers.add(subscriber);
+    return { cancel: () => void this.#subscribers.delete(subscriber) };
+  }
+}
+
+/** Duration of an ended call, ms (0 if a timestamp is missing). */
+export function callDurationMs(view: Pick<CallView, 'created_at' | 'ended_at'>): number {
+  if (view.ended_at === null) return 0;
+  const ms = Date.parse(view.ended_at) - Date.parse(view.created_at);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+/** The `ended` event of a finished call view. */
+export function endedEventOf(view: CallView): EndedEvent {
+  return {
+    type: 'ended',
+    call_id: view.id,
+    at: view.ended_at ?? new Date().toISOString(),
+    status: view.status,
+    end_reason: view.end_reason,
+    hangup_cause: view.hangup_cause,
+    hangup_cause_text: view.hangup_cause_text,
+    error: view.error,
+    duration_ms: callDurationMs(view),
+    metrics: view.metrics,
+  };
+}

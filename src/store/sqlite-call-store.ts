@@ -1,0 +1,313 @@
+/**
+ * Call records in an embedded SQLite database (better-sqlite3, synchronous). One row per call;
+ * transcript, metrics and status history are JSON columns (read back whole, never queried into).
+ *
+ * Durability: WAL journal with `synchronous = NORMAL` — a committed save survives a crash of the
+ * process (kill -9); only a power loss can drop the last few commits. Readers never block the
+ * writer, so a dashboard listing calls does not stall the call path.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  GATEWAY_RESTART_END_REASON,
+  IN_FLIGHT_STATUSES,
+  assertListLimit,
+  decodeCursor,
+  encodeCursor,
+  nextStatusHistory,
+  type CallListPage,
+  type CallListQuery,
+  type CallRecord,
+  type StatusChange,
+} from '../call/call-record';
+import type { CallStore } from '../call/call-store';
+import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../call/call-view';
+
+/** Database file used when CALL_DB_PATH is not set; relative to the working directory. */
+export const DEFAULT_CALL_DB_PATH = './data/calls.db';
+/** Path that opens a private in-memory database (tests). */
+export const IN_MEMORY_DB_PATH = ':memory:';
+
+/** Options of `SqliteCallStore.open`. */
+export interface SqliteCallStoreOptions {
+  /** File path (its directory is created), or ':memory:'. */
+  path: string;
+  /** Wall clock, epoch ms (status-history times, recovery time). Default `Date.now`. */
+  nowMs?: () => number;
+  /** How long a write waits for another connection's lock, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one. */
+const MIGRATIONS: readonly { version: number; sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE calls (
+        id                TEXT PRIMARY KEY,
+        direction         TEXT NOT NULL,
+        phone_number      TEXT NOT NULL,
+        status            TEXT NOT NULL,
+        conversation_id   TEXT,
+        created_ms        INTEGER NOT NULL,
+        created_at        TEXT NOT NULL,
+        answered_at       TEXT,
+        ended_at          TEXT,
+        hangup_cause      INTEGER,
+        hangup_cause_text TEXT,
+        end_reason        TEXT,
+        error             TEXT,
+        status_history    TEXT NOT NULL,
+        transcript        TEXT NOT NULL,
+        metrics           TEXT NOT NULL,
+        updated_ms        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX calls_newest ON calls (created_ms DESC, id DESC);
+      CREATE INDEX calls_status_newest ON calls (status, created_ms DESC, id DESC);
+    `,
+  },
+];
+
+/** Highest schema version this build knows. */
+export const CALL_DB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+interface CallRow {
+  id: string;
+  direction: string;
+  phone_number: string;
+  status: string;
+  conversation_id: string | null;
+  created_ms: number;
+  created_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  hangup_cause: number | null;
+  hangup_cause_text: string | null;
+  end_reason: string | null;
+  error: string | null;
+  status_history: string;
+  transcript: string;
+  metrics: string;
+  updated_ms: number;
+}
+
+interface ListParams {
+  statuses: string | null;
+  from_ms: number | null;
+  to_ms: number | null;
+  cursor_ms: number | null;
+  cursor_id: string | null;
+  limit: number;
+}
+
+/**
+ * `CallStore` on SQLite. Open with `SqliteCallStore.open({ path })`; the caller must `close()` it
+ * (at shutdown, after the last save). Every statement is prepared once at open.
+ */
+export class SqliteCallStore implements CallStore {
+  readonly #db: Database.Database;
+  readonly #nowMs: () => number;
+  readonly #selectOne: Database.Statement<[string], CallRow>;
+  readonly #selectHistory: Database.Statement<[string], { status_history: string }>;
+  readonly #upsert: Database.Statement<[CallRow]>;
+  readonly #selectPage: Database.Statement<[ListParams], CallRow>;
+  readonly #selectInFlight: Database.Statement<[], { id: string; status_history: string }>;
+  readonly #markFailed: Database.Statement<[{ id: string; ended_at: string; error: string; end_reason: string; status_history: string; now_ms: number }]>;
+  readonly #saveTx: (view: CallView) => void;
+  readonly #recoverTx: (reason: string) => string[];
+
+  private constructor(db: Database.Database, nowMs: () => number) {
+    this.#db = db;
+    this.#nowMs = nowMs;
+    this.#selectOne = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
+    this.#selectHistory = db.prepare<[string], { status_history: string }>('SELECT status_history FROM calls WHERE id = ?');
+    this.#upsert = db.prepare<[CallRow]>(`
+      INSERT INTO calls (id, direction, phone_number, status, conversation_id, created_ms, created_at, answered_at,
+        ended_at, hangup_cause, hangup_cause_text, end_reason, error, status_history, transcript, metrics, updated_ms)
+      VALUES (@id, @direction, @phone_number, @status, @conversation_id, @created_ms, @created_at, @answered_at,
+        @ended_at, @hangup_cause, @hangup_cause_text, @end_reason, @error, @status_history, @transcript, @metrics, @updated_ms)
+      ON CONFLICT (id) DO UPDATE SET
+        direction = excluded.direction, phone_number = excluded.phone_number, status = excluded.status,
+        conversation_id = excluded.conversation_id, created_ms = excluded.created_ms, created_at = excluded.created_at,
+        answered_at = excluded.answered_at, ended_at = excluded.ended_at, hangup_cause = excluded.hangup_cause,
+        hangup_cause_text = excluded.hangup_cause_text, end_reason = excluded.end_reason, error = excluded.error,
+        status_history = excluded.status_history, transcript = excluded.transcript, metrics = excluded.metrics,
+        updated_ms = excluded.updated_ms`);
+    // One statement for every filter combination: a NULL parameter disables its condition.
+    this.#selectPage = db.prepare<[ListParams], CallRow>(`
+      SELECT * FROM calls
+      WHERE (@statuses IS NULL OR status IN (SELECT value FROM json_each(@statuses)))
+        AND (@from_ms IS NULL OR created_ms >= @from_ms)
+        AND (@to_ms IS NULL OR created_ms < @to_ms)
+        AND (@cursor_ms IS NULL OR created_ms < @cursor_ms OR (created_ms = @cursor_ms AND id < @cursor_id))
+      ORDER BY created_ms DESC, id DESC
+      LIMIT @limit`);
+    const inFlight = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
+    this.#selectInFlight = db.prepare<[], { id: string; status_history: string }>(
+      `SELECT id, status_history FROM calls WHERE status IN (${inFlight})`,
+    );
+    this.#markFailed = db.prepare(`
+      UPDATE calls SET status = 'failed', ended_at = @ended_at, error = @error, end_reason = @end_reason,
+        status_history = @status_history, updated_ms = @now_ms
+      WHERE id = @id`);
+
+    this.#saveTx = db.transaction((view: CallView) => {
+      const nowMs = this.#nowMs();
+      const previous = this.#selectHistory.get(view.id);
+      const history = nextStatusHistory(previous === undefined ? [] : parseJson<StatusChange[]>(previous.status_history), view, nowMs);
+      this.#upsert.run(toRow(view, history, nowMs));
+    });
+    this.#recoverTx = db.transaction((reason: string) => {
+      const nowMs = this.#nowMs();
+      const endedAt = new Date(nowMs).toISOString();
+      const rows = this.#selectInFlight.all();
+      for (const row of rows) {
+        const history = [...parseJson<StatusChange[]>(row.status_history), { status: 'failed' as const, at: endedAt }];
+        this.#markFailed.run({
+          id: row.id,
+          ended_at: endedAt,
+          error: reason,
+          end_reason: GATEWAY_RESTART_END_REASON,
+          status_history: JSON.stringify(history),
+          now_ms: nowMs,
+        });
+      }
+      return rows.map((r) => r.id);
+    });
+  }
+
+  /**
+   * Open (creating if needed) the database at `options.path`, apply pending migrations and
+   * prepare statements. Throws if the file's schema is newer than this build knows (a downgrade).
+   */
+  static open(options: SqliteCallStoreOptions): SqliteCallStore {
+    const { path, nowMs = Date.now, busyTimeoutMs = 5000 } = options;
+    if (path !== IN_MEMORY_DB_PATH) mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: busyTimeoutMs });
+    try {
+      if (path !== IN_MEMORY_DB_PATH) db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      migrate(db, nowMs);
+      return new SqliteCallStore(db, nowMs);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Schema version of the open database. */
+  get schemaVersion(): number {
+    return currentVersion(this.#db);
+  }
+
+  /** SQLite journal mode in effect ('wal' for files, 'memory' for ':memory:'). */
+  get journalMode(): string {
+    return String(this.#db.pragma('journal_mode', { simple: true }));
+  }
+
+  save(view: CallView): void {
+    this.#saveTx(view);
+  }
+
+  get(id: string): CallRecord | undefined {
+    const row = this.#selectOne.get(id);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  list(query: CallListQuery): CallListPage {
+    assertListLimit(query.limit);
+    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && cursor === undefined) throw new RangeError('invalid list cursor');
+    // One row more than asked tells whether another page exists.
+    const rows = this.#selectPage.all({
+      statuses: query.status !== undefined && query.status.length > 0 ? JSON.stringify(query.status) : null,
+      from_ms: query.fromMs ?? null,
+      to_ms: query.toMs ?? null,
+      cursor_ms: cursor?.createdMs ?? null,
+      cursor_id: cursor?.id ?? null,
+      limit: query.limit + 1,
+    });
+    const calls = rows.slice(0, query.limit).map(fromRow);
+    const last = calls[calls.length - 1];
+    return { calls, next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(last) : null };
+  }
+
+  markInFlightAsFailed(reason: string): string[] {
+    return this.#recoverTx(reason);
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Database.Database, nowMs: () => number): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  const current = currentVersion(db);
+  if (current > CALL_DB_SCHEMA_VERSION) {
+    throw new Error(`call database schema version ${current} is newer than this build supports (${CALL_DB_SCHEMA_VERSION})`);
+  }
+  const record = db.prepare<[number, string]>('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      record.run(migration.version, new Date(nowMs()).toISOString());
+    })();
+  }
+}
+
+function currentVersion(db: Database.Database): number {
+  const row = db.prepare<[], { version: number | null }>('SELECT MAX(version) AS version FROM schema_version').get();
+  return row?.version ?? 0;
+}
+
+function toRow(view: CallView, history: StatusChange[], nowMs: number): CallRow {
+  const createdMs = Date.parse(view.created_at);
+  if (!Number.isFinite(createdMs)) throw new TypeError(`call ${view.id} has an invalid created_at`);
+  return {
+    id: view.id,
+    direction: view.direction,
+    phone_number: view.phone_number,
+    status: view.status,
+    conversation_id: view.conversation_id,
+    created_ms: createdMs,
+    created_at: view.created_at,
+    answered_at: view.answered_at,
+    ended_at: view.ended_at,
+    hangup_cause: view.hangup_cause,
+    hangup_cause_text: view.hangup_cause_text,
+    end_reason: view.end_reason,
+    error: view.error,
+    status_history: JSON.stringify(history),
+    transcript: JSON.stringify(view.transcript),
+    metrics: JSON.stringify(view.metrics),
+    updated_ms: nowMs,
+  };
+}
+
+function fromRow(row: CallRow): CallRecord {
+  return {
+    id: row.id,
+    direction: row.direction as CallView['direction'],
+    phone_number: row.phone_number,
+    status: row.status as CallStatus,
+    conversation_id: row.conversation_id,
+    created_at: row.created_at,
+    answered_at: row.answered_at,
+    ended_at: row.ended_at,
+    hangup_cause: row.hangup_cause,
+    hangup_cause_text: row.hangup_cause_text,
+    end_reason: row.end_reason,
+    error: row.error,
+    transcript: parseJson<TranscriptEntry[]>(row.transcript),
+    metrics: parseJson<BridgeMetrics>(row.metrics),
+    status_history: parseJson<StatusChange[]>(row.status_history),
+  };
+}
+
+/** Our own JSON columns, written by `toRow`; the type is trusted, not validated. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
