@@ -42,6 +42,7 @@ export class App {
   readonly metrics = new GatewayMetrics();
   readonly #metricsSubscription: CallEventSubscription;
   readonly #resamplers = new ResamplerPool();
+  readonly #policy: DestinationPolicy;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
 
@@ -59,7 +60,17 @@ export class App {
     this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath });
     this.events = new CallEventBus(log.child({ component: 'events' }));
     this.#metricsSubscription = this.metrics.observeBus(this.events);
-    const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }));
+    const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }), {
+      url: config.ariUrl,
+      username: config.ariUsername,
+      password: config.ariPassword,
+    });
+    const policy = new DestinationPolicy({
+      allowedPrefixes: config.allowedPrefixes,
+      deniedPrefixes: config.deniedPrefixes,
+      isDefaultDenyEnabled: config.isPremiumDenyEnabled,
+    });
+    this.#policy = policy;
     const settings: CallSettings = {
       ariApp: config.ariApp,
       trunkEndpoint: config.sipTrunkEndpoint,
@@ -71,6 +82,8 @@ export class App {
       drainTimeoutMs: 15_000,
       ringingActivityIntervalMs: 4000,
       metricsLogIntervalMs: config.metricsLogIntervalMs,
+      dtmfToAgent: config.dtmfToAgent,
+      checkDestination: (n) => policy.check(n),
     };
     this.calls = new CallService({
       control,
@@ -83,6 +96,7 @@ export class App {
       isAriConnected: () => this.ari.isConnected,
       events: this.events,
       metrics: this.metrics,
+      inbound: { isEnabled: config.isInboundEnabled, agents: config.inboundAgents },
     });
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
@@ -116,11 +130,7 @@ export class App {
       version: '0.1.0',
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
-      destinationPolicy: new DestinationPolicy({
-        allowedPrefixes: c.allowedPrefixes,
-        deniedPrefixes: c.deniedPrefixes,
-        isDefaultDenyEnabled: c.isPremiumDenyEnabled,
-      }),
+      destinationPolicy: this.#policy,
       rateLimit: { burst: c.rateLimitBurst, perMinute: c.rateLimitPerMinute },
       maxConcurrentCalls: c.maxConcurrentCalls,
       metrics: this.metrics,

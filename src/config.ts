@@ -46,6 +46,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   /** SIGTERM: how long live calls may go on before they are hung up. */
   readonly shutdownGraceMs: number;
+
+  /** Take calls arriving on the trunk. */
+  readonly isInboundEnabled: boolean;
+  /** Dialled number (DID, digits only) → agent id; others go to `elevenLabsAgentId`. */
+  readonly inboundAgents: Readonly<Record<string, string>>;
+  readonly dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
 }
 
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
@@ -93,6 +99,12 @@ const schema = Joi.object({
   RATE_LIMIT_BURST: Joi.number().integer().min(1).default(10),
   RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(60),
   SHUTDOWN_GRACE_S: Joi.number().integer().min(0).max(3600).default(30),
+  INBOUND_ENABLED: Joi.boolean().default(true),
+  INBOUND_AGENTS: Joi.string()
+    .pattern(/^\s*\+?[0-9]{1,20}\s*=\s*[A-Za-z0-9_-]+\s*(,\s*\+?[0-9]{1,20}\s*=\s*[A-Za-z0-9_-]+\s*)*$/)
+    .message('"INBOUND_AGENTS" must be a comma list of DID=agent_id, e.g. 74951234567=agent_sales,74957654321=agent_support')
+    .optional(),
+  DTMF_TO_AGENT: Joi.string().valid('user_message', 'contextual_update', 'off').default('user_message'),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopback(String(env.API_HOST))) {
@@ -163,5 +175,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     rateLimitBurst: num('RATE_LIMIT_BURST'),
     rateLimitPerMinute: num('RATE_LIMIT_PER_MINUTE'),
     shutdownGraceMs: num('SHUTDOWN_GRACE_S') * 1000,
+    isInboundEnabled: Boolean(v.INBOUND_ENABLED),
+    inboundAgents: Object.freeze(
+      Object.fromEntries(
+        splitList(v.INBOUND_AGENTS).map((pair) => {
+          const [did = '', agent = ''] = pair.split('=').map((x) => x.trim());
+          return [did.replace(/^\+/, ''), agent];
+        }),
+      ),
+    ),
+    dtmfToAgent: str('DTMF_TO_AGENT') as Config['dtmfToAgent'],
   });
 }

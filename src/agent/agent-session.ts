@@ -12,7 +12,8 @@ export function createAgentConnector(
   log: Logger,
 ): AgentConnector {
   return async (request: AgentConnectRequest, signal: AbortSignal): Promise<AgentSession> => {
-    const { elevenLabsApiUrl: apiUrl, elevenLabsApiKey: apiKey, elevenLabsAgentId: agentId } = config;
+    const { elevenLabsApiUrl: apiUrl, elevenLabsApiKey: apiKey } = config;
+    const agentId = request.agentId ?? config.elevenLabsAgentId;
     const url = apiKey
       ? await fetchSignedUrl({ apiUrl, apiKey, agentId, signal, timeoutMs: config.agentConnectTimeoutMs, log })
       : publicAgentUrl(apiUrl, agentId);
@@ -23,6 +24,7 @@ export function createAgentConnector(
         firstMessage: request.firstMessage,
         prompt: request.prompt,
         language: request.language,
+        voiceId: request.voiceId,
         userId: request.userId,
       },
       connectTimeoutMs: config.agentConnectTimeoutMs,
@@ -64,6 +66,18 @@ export class AgentClientSession implements AgentSession {
     this.#client.sendUserActivity();
   }
 
+  sendUserMessage(text: string): void {
+    this.#client.sendUserMessage(text);
+  }
+
+  sendContextualUpdate(text: string): void {
+    this.#client.sendContextualUpdate(text);
+  }
+
+  sendToolResult(toolCallId: string, result: string, isError: boolean): void {
+    this.#client.sendToolResult(toolCallId, result, isError);
+  }
+
   setHandlers(h: AgentSessionHandlers): void {
     const c = this.#client;
     c.on('audio', (e) => h.onAudio(e.bytes));
@@ -71,6 +85,7 @@ export class AgentClientSession implements AgentSession {
     c.on('transcript', (e) => {
       if (!e.isCorrection) h.onTranscript(e.role, e.text);
     });
+    c.on('clientToolCall', (e) => h.onToolCall({ toolName: e.toolName, toolCallId: e.toolCallId, parameters: e.parameters }));
     c.on('agentToolResponse', (e) => {
       if (e.isEndCall) h.onEndCallRequested();
     });

@@ -136,7 +136,38 @@ export interface StartCallPayload extends StartCallLegacyPayload {
   prompt?: string;
   language?: string;
   max_duration_s?: number;
+  voice_id?: string;
+  caller_id?: string;
+  ring_timeout_s?: number;
+  record?: boolean;
+  amd?: 'off' | 'hangup' | 'leave-message';
 }
+
+/** `voice_id`: an ElevenLabs voice id (the agent must allow the TTS voice override). */
+export const voiceIdSchema = Joi.string()
+  .pattern(/^[A-Za-z0-9]{8,40}$/)
+  .label('voice_id')
+  .description('ElevenLabs voice id for this call (needs the voice override enabled on the agent).')
+  .example('21m00Tcm4TlvDq8ikWAM')
+  .messages({ 'string.pattern.base': '{{#label}} must be an ElevenLabs voice id (8-40 letters and digits)' });
+
+/** `caller_id`: the number shown to the callee; digits with an optional leading '+'. */
+export const callerIdSchema = Joi.string()
+  .pattern(/^\+?[0-9]{3,15}$/)
+  .label('caller_id')
+  .description('Caller number presented to the callee (the carrier may override it).')
+  .example('+74951234567')
+  .messages({ 'string.pattern.base': '{{#label}} must be 3-15 digits with an optional leading "+"' });
+
+/** `ring_timeout_s`: how long to ring before giving up. */
+export const ringTimeoutSchema = Joi.number()
+  .strict()
+  .integer()
+  .min(5)
+  .max(300)
+  .label('ring_timeout_s')
+  .description('Seconds to ring before the call counts as no-answer (integer, 5..300).')
+  .example(30);
 
 /** Path parameters of `/api/calls/{id}`. */
 export interface CallIdParams {
@@ -158,6 +189,14 @@ export const startCallPayloadSchema = Joi.object<StartCallPayload>({
   prompt: promptSchema,
   language: languageSchema,
   max_duration_s: maxDurationSchema,
+  voice_id: voiceIdSchema,
+  caller_id: callerIdSchema,
+  ring_timeout_s: ringTimeoutSchema,
+  record: Joi.boolean().strict().label('record').description('Record the call (both sides mixed); download from recording_url.'),
+  amd: Joi.string()
+    .valid('off', 'hangup', 'leave-message')
+    .label('amd')
+    .description('Answering-machine detection: off (default), hangup on a machine, or leave-message (the agent speaks after the greeting).'),
 })
   .required()
   .label('StartCallRequest');
@@ -216,7 +255,12 @@ export const statusChangeSchema = Joi.object({
 export const callViewSchema = Joi.object({
   id: Joi.string().pattern(CALL_ID_PATTERN).required().example(EXAMPLE_CALL_ID),
   direction: Joi.string().valid('outbound', 'inbound').label('CallDirection').required(),
-  phone_number: Joi.string().required().example(EXAMPLE_PHONE_NUMBER),
+  phone_number: Joi.string().required().example(EXAMPLE_PHONE_NUMBER).description('The other party: the number dialled, or the caller (inbound)'),
+  dialed_number: Joi.string().allow(null).required().description('Inbound: the number the caller dialled'),
+  agent_id: Joi.string().allow(null).required().description('Agent of this call; null = the default agent'),
+  amd_result: Joi.string().allow(null).required().description('Answering-machine detection verdict: HUMAN, MACHINE, NOTSURE'),
+  transferred_to: Joi.string().allow(null).required().description('Number the agent transferred the caller to'),
+  recording_url: Joi.string().allow(null).required().description('Download path of the recording, when recorded'),
   status: Joi.string()
     .valid(...CALL_STATUSES)
     .label('CallStatus')
@@ -230,7 +274,7 @@ export const callViewSchema = Joi.object({
   end_reason: Joi.string()
     .allow(null)
     .required()
-    .description('callee, api, agent, ring-timeout, max-duration, error or shutdown'),
+    .description('callee, api, agent, agent-error, ring-timeout, no-answer, busy, rejected, max-duration, answering-machine, error, shutdown or gateway-restart'),
   error: Joi.string().allow(null).required(),
   transcript: Joi.array().items(transcriptEntrySchema).required(),
   metrics: bridgeMetricsSchema.required(),

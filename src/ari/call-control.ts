@@ -46,6 +46,15 @@ export interface CallControl {
   destroyBridge(bridgeId: string): Promise<void>;
   createExternalMedia(params: ExternalMediaParams): Promise<ExternalMediaAddress>;
   setChannelVar(channelId: string, variable: string, value: string): Promise<void>;
+  /** Plays RFC 4733 digits (0-9 * # A-D) on the channel toward its far end. */
+  sendDtmf(channelId: string, digits: string): Promise<void>;
+  removeFromBridge(bridgeId: string, channelIds: readonly string[]): Promise<void>;
+  /** Records the bridge's mix to Asterisk's stored recordings as `<name>.wav`; stops when the bridge goes. */
+  recordBridge(bridgeId: string, name: string): Promise<void>;
+  /** The stored recording `<name>` (wav bytes), or undefined if Asterisk has none by that name. */
+  downloadRecording(name: string): Promise<Buffer | undefined>;
+  /** Sends an answered channel from Stasis into the dialplan (it may come back with a new StasisStart). */
+  continueInDialplan(channelId: string, context: string, extension: string): Promise<void>;
   listChannels(): Promise<AriChannelJson[]>;
   listBridges(): Promise<AriBridgeJson[]>;
 }
@@ -74,14 +83,23 @@ export function toAriError(op: string, err: unknown): AriError {
   });
 }
 
+/** Where ARI's HTTP API is, for the few calls made without ari-client (binary downloads). */
+export interface AriHttpAccess {
+  url: string;
+  username: string;
+  password: string;
+}
+
 /** CallControl over the process's ari-client. `getClient` throws while ARI is down. */
 export class AriCallControl implements CallControl {
   readonly #getClient: () => Client;
   readonly #log: Logger;
+  readonly #http: AriHttpAccess;
 
-  constructor(getClient: () => Client, log: Logger) {
+  constructor(getClient: () => Client, log: Logger, http: AriHttpAccess) {
     this.#getClient = getClient;
     this.#log = log;
+    this.#http = http;
   }
 
   async #do<T>(op: string, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -167,6 +185,39 @@ export class AriCallControl implements CallControl {
 
   async setChannelVar(channelId: string, variable: string, value: string): Promise<void> {
     await this.#do('setChannelVar', (c) => c.channels.setChannelVar({ channelId, variable, value }));
+  }
+
+  async sendDtmf(channelId: string, digits: string): Promise<void> {
+    await this.#do('sendDtmf', (c) => c.channels.sendDTMF({ channelId, dtmf: digits, between: 100, duration: 100 }));
+  }
+
+  async removeFromBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
+    await this.#tolerateGone('removeFromBridge', (c) => c.bridges.removeChannel({ bridgeId, channel: [...channelIds] }));
+  }
+
+  async recordBridge(bridgeId: string, name: string): Promise<void> {
+    await this.#do('recordBridge', (c) => c.bridges.record({ bridgeId, name, format: 'wav', ifExists: 'overwrite', beep: false }));
+  }
+
+  async downloadRecording(name: string): Promise<Buffer | undefined> {
+    // ari-client decodes every body as text, which corrupts binary audio: plain fetch instead.
+    const auth = Buffer.from(`${this.#http.username}:${this.#http.password}`).toString('base64');
+    let res: Response;
+    try {
+      res = await fetch(`${this.#http.url}/ari/recordings/stored/${encodeURIComponent(name)}/file`, {
+        headers: { authorization: `Basic ${auth}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (err) {
+      throw toAriError('downloadRecording', err);
+    }
+    if (res.status === 404) return undefined;
+    if (!res.ok) throw new AriError('ARI_REQUEST_FAILED', `downloadRecording: HTTP ${res.status}`, { status: res.status });
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
+    await this.#do('continueInDialplan', (c) => c.channels.continueInDialplan({ channelId, context, extension, priority: 1 }));
   }
 
   async listChannels(): Promise<AriChannelJson[]> {

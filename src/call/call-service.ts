@@ -4,7 +4,7 @@ import type { StasisStartEvent } from '../ari/ari-events';
 import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl } from '../ari/call-control';
 import { CallNotFoundError, ServiceUnavailableError } from '../errors';
-import { ARI_ID_PREFIX, Call, type CallSettings } from './call';
+import { Call, recordingName, type CallOrigin, type CallSettings } from './call';
 import { CallRegistry } from './call-registry';
 import type { CallStore } from './call-store';
 import type { CallApi, CallView, StartCallRequest } from './call-view';
@@ -25,6 +25,8 @@ export interface CallServiceDeps {
   isAriConnected: () => boolean;
   events: CallEventBus;
   metrics: GatewayMetrics;
+  /** Calls arriving on the trunk: taken or refused, and which agent answers each dialled number. */
+  inbound: { isEnabled: boolean; agents: Readonly<Record<string, string>> };
 }
 
 /** The use-cases behind the REST API and ARI: place, inspect and end calls; recover after faults. */
@@ -50,8 +52,21 @@ export class CallService implements CallApi {
   async startCall(request: StartCallRequest): Promise<CallView> {
     if (!this.#isAccepting) throw new ServiceUnavailableError('SHUTTING_DOWN', 'the service is shutting down');
     if (!this.#deps.isAriConnected()) throw new ServiceUnavailableError('ARI_UNAVAILABLE', 'Asterisk (ARI) is not connected');
+    const call = this.#track(new Call(randomUUID(), request, { ...this.#deps }));
+    await call.start();
+    return call.view();
+  }
+
+  /** The stored recording of a call (wav), or undefined when it has none. Throws CallNotFoundError. */
+  async getRecording(id: string): Promise<Buffer | undefined> {
+    const view = this.getCall(id);
+    if (!view.recording_url) return undefined;
+    return this.#deps.control.downloadRecording(recordingName(id));
+  }
+
+  /** Wires a new call to the store, the event bus and the metrics, and registers it as live. */
+  #track(call: Call): Call {
     const { events, metrics } = this.#deps;
-    const call = new Call(randomUUID(), request, { ...this.#deps });
     const save = (): void => this.#deps.store.save(call.view());
     call.on('status', save);
     call.on('transcript', save);
@@ -64,11 +79,11 @@ export class CallService implements CallApi {
       metrics.frameIssues('late', issues.lateFrames);
       metrics.frameIssues('dropped', issues.droppedFrames);
     });
+    call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: new Date().toISOString(), digit }));
     publishCallEvents(call, events);
     this.#registry.add(call);
     save();
-    await call.start();
-    return call.view();
+    return call;
   }
 
   getCall(id: string): CallView {
@@ -107,15 +122,20 @@ export class CallService implements CallApi {
     const live = new Set(this.#registry.all().map((c) => c.id));
     const present = new Set(channels.map((c) => c.id));
     for (const call of this.#registry.all()) {
-      if (!present.has(`${ARI_ID_PREFIX}${call.id}`) && call.state !== 'ended') {
+      if (!present.has(call.channelId) && call.state !== 'ended') {
         log.warn({ callId: call.id }, 'call leg gone after ARI reconnect');
         void call.end('error');
       }
     }
-    const owner = (id: string): string | undefined => /^vg-(?:em-|br-)?(.+)$/.exec(id)?.[1];
+    const owner = (id: string): string | undefined => /^vg-(?:em-|br-|tr-)?(.+)$/.exec(id)?.[1];
+    const liveChannels = new Set(this.#registry.all().map((c) => c.channelId));
+    // Inbound legs keep Asterisk's channel id; they are ours when they sit in our Stasis app.
+    const isOurInbound = (ch: (typeof channels)[number]): boolean =>
+      ch.dialplan?.app_name === 'Stasis' && (ch.dialplan.app_data ?? '').startsWith(`${this.#deps.settings.ariApp},inbound`);
     for (const ch of channels) {
       const callId = owner(ch.id);
-      if (callId && !live.has(callId)) {
+      const isOrphan = callId ? !live.has(callId) : isOurInbound(ch) && !liveChannels.has(ch.id);
+      if (isOrphan) {
         log.warn({ channelId: ch.id }, 'hanging up orphaned channel');
         await control.hangup(ch.id).catch((err: unknown) => log.warn({ err, channelId: ch.id }, 'orphan hangup failed'));
       }
@@ -148,9 +168,23 @@ export class CallService implements CallApi {
   }
 
   async #onUnclaimedStasisStart(event: StasisStartEvent): Promise<void> {
-    const { control, log } = this.#deps;
-    // Inbound calls are not taken yet: refuse them cleanly instead of leaving them in Stasis.
-    log.warn({ channelId: event.channel.id, args: event.args }, 'unexpected channel entered the app; hanging up');
-    await control.hangup(event.channel.id, 'rejected').catch((err: unknown) => log.warn({ err }, 'hangup of unexpected channel failed'));
+    const { control, log, inbound } = this.#deps;
+    const [kind, dialed = ''] = event.args;
+    const refuse = async (why: string, reason: 'rejected' | 'busy' | 'congestion'): Promise<void> => {
+      log.warn({ channelId: event.channel.id, args: event.args, why }, 'refusing channel');
+      await control.hangup(event.channel.id, reason).catch((err: unknown) => log.warn({ err }, 'hangup of refused channel failed'));
+    };
+    if (kind !== 'inbound') return refuse('not a call of ours (stale or foreign channel)', 'rejected');
+    if (!inbound.isEnabled) return refuse('inbound calls are disabled (INBOUND_ENABLED=false)', 'rejected');
+    if (!this.#isAccepting || !this.#deps.isAriConnected()) return refuse('shutting down', 'congestion');
+    const did = dialed.replace(/^\+/, '');
+    const caller = event.channel.caller?.number ?? '';
+    const request: StartCallRequest = { phoneNumber: caller === '' ? 'anonymous' : caller };
+    const agentId = inbound.agents[did];
+    if (agentId) request.agentId = agentId;
+    const origin: CallOrigin = { direction: 'inbound', channelId: event.channel.id, dialedNumber: did };
+    const call = this.#track(new Call(randomUUID(), request, { ...this.#deps }, origin));
+    log.info({ callId: call.id, did, agentId: agentId ?? 'default' }, 'inbound call');
+    await call.accept();
   }
 }

@@ -28,7 +28,18 @@ export interface TranscriptEntry {
 export interface CallView {
   id: string;
   direction: 'outbound' | 'inbound';
+  /** The other party: the number dialled (outbound) or the caller's number (inbound). */
   phone_number: string;
+  /** Inbound: the number the caller dialled (our DID). */
+  dialed_number: string | null;
+  /** Agent this call talks to; null = the configured default. */
+  agent_id: string | null;
+  /** AMD verdict when requested: HUMAN, MACHINE, NOTSURE. */
+  amd_result: string | null;
+  /** Number the agent transferred the caller to. */
+  transferred_to: string | null;
+  /** Where to download the recording, when the call was recorded. */
+  recording_url: string | null;
   status: CallStatus;
   conversation_id: string | null;
   created_at: string;
@@ -44,9 +55,18 @@ export interface CallView {
   metrics: BridgeMetrics;
 }
 
+/** What to do when answering-machine detection finds a machine: hang up, or let the agent speak after the greeting. */
+export type AmdMode = 'off' | 'hangup' | 'leave-message';
+
 /** Per-call options from `POST /api/calls`. */
 export interface StartCallRequest {
   phoneNumber: string;
+  agentId?: string;
+  voiceId?: string;
+  callerId?: string;
+  ringTimeoutS?: number;
+  record?: boolean;
+  amd?: AmdMode;
   dynamicVariables?: Record<string, string | number | boolean>;
   firstMessage?: string;
   prompt?: string;
@@ -63,6 +83,8 @@ export interface CallApi {
   /** Hangs up (idempotent for ended calls); throws CallNotFoundError. */
   hangupCall(id: string): Promise<CallView>;
   health(): { ari: 'connected' | 'disconnected'; activeCalls: number };
+  /** The call's recording (wav); undefined when it has none. Throws CallNotFoundError. */
+  getRecording?(id: string): Promise<Buffer | undefined>;
   /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */
   listCalls?(query: CallListQuery): CallListPage | Promise<CallListPage>;
 }

@@ -5,9 +5,12 @@ import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
-import type { CallStatus, CallView, StartCallRequest, TranscriptEntry, BridgeMetrics } from './call-view';
+import { withTimeout } from '../lifecycle/timers';
+import { runAgentTool, type AgentToolHost } from './agent-tools';
+import type { AmdMode, CallStatus, CallView, StartCallRequest, TranscriptEntry, BridgeMetrics } from './call-view';
 import { classifyUnanswered, type EndReason } from './hangup-cause';
-import type { AgentConnector, AgentSession, MediaSession, MediaSessionFactory } from './ports';
+import type { AgentConnector, AgentSession, AgentToolCall, MediaSession, MediaSessionFactory } from './ports';
+import { dialTransferLeg } from './transfer-leg';
 
 /**
  * Lifecycle of one call:
@@ -42,7 +45,19 @@ export interface CallSettings {
   /** While the phone rings, tell the agent someone is coming so it does not re-engage. */
   ringingActivityIntervalMs: number;
   metricsLogIntervalMs: number;
+  /** How caller keypad digits reach the agent. */
+  dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
+  /** Destination policy for transfers: an Error naming why a number may not be dialled, or null. */
+  checkDestination: (phoneNumber: string) => Error | null;
 }
+
+/** Where a call comes from: we dial out, or a caller reached us on the trunk. */
+export type CallOrigin =
+  | { direction: 'outbound' }
+  | { direction: 'inbound'; channelId: string; dialedNumber: string };
+
+/** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
+export const AMD_CONTEXT = 'vg-amd';
 
 export interface CallDeps {
   control: CallControl;
@@ -64,6 +79,8 @@ interface CallEvents {
   agentConnected: [ms: number];
   /** The first agent audio left for the caller, `ms` after answer. */
   firstAudio: [ms: number];
+  /** The caller pressed a key. */
+  dtmf: [digit: string];
   ended: [CallView];
 }
 
@@ -78,6 +95,13 @@ function mediaChannelId(callId: string): string {
 function bridgeId(callId: string): string {
   return `${ARI_ID_PREFIX}br-${callId}`;
 }
+function transferChannelId(callId: string): string {
+  return `${ARI_ID_PREFIX}tr-${callId}`;
+}
+/** Name of the call's stored recording in Asterisk (ARI /recordings/stored/{name}). */
+export function recordingName(callId: string): string {
+  return `${ARI_ID_PREFIX}rec-${callId}`;
+}
 
 /**
  * One phone call and everything it opened: the ARI subscription, the call leg, the agent socket,
@@ -90,9 +114,16 @@ export class Call extends EventEmitter<CallEvents> {
   readonly log: Logger;
   readonly #deps: CallDeps;
   readonly #request: StartCallRequest;
+  readonly #origin: CallOrigin;
   readonly #abort = new AbortController();
   readonly #disposers: DisposerStack;
   readonly #channelId: string;
+  #agentSession: AgentSession | undefined;
+  #isInAmd = false;
+  #amdResult: string | null = null;
+  #transferredTo: string | null = null;
+  #isTransferring = false;
+  #isRecording = false;
   #state: CallState = 'dialing';
   #status: CallStatus = 'dialing';
   #agent: Promise<AgentSession> | undefined;
@@ -111,14 +142,20 @@ export class Call extends EventEmitter<CallEvents> {
   #finalMetrics: BridgeMetrics | undefined;
   #isAgentEnding = false;
 
-  constructor(id: string, request: StartCallRequest, deps: CallDeps) {
+  constructor(id: string, request: StartCallRequest, deps: CallDeps, origin: CallOrigin = { direction: 'outbound' }) {
     super();
     this.id = id;
     this.#request = request;
     this.#deps = deps;
-    this.#channelId = callChannelId(id);
-    this.log = deps.log.child({ callId: id });
+    this.#origin = origin;
+    this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
+    this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log);
+  }
+
+  /** The call leg's ARI channel id. */
+  get channelId(): string {
+    return this.#channelId;
   }
 
   get state(): CallState {
@@ -134,9 +171,10 @@ export class Call extends EventEmitter<CallEvents> {
    * rejects, with the call already ended as failed, if it did not.
    */
   async start(): Promise<void> {
-    const { control, router, settings } = this.#deps;
-    const sub = router.subscribe(this.#channelId, (e) => this.#onCallLegEvent(e));
-    this.#disposers.defer('ari-subscription', () => sub.cancel());
+    if (this.#origin.direction !== 'outbound') throw new Error('start() is for outbound calls; use accept()');
+    const { control, settings } = this.#deps;
+    this.#subscribeCallLeg();
+    const ringTimeoutS = this.#request.ringTimeoutS ?? settings.ringTimeoutS;
 
     // Open the agent while the phone rings, so its greeting is ready at answer.
     this.#agent = this.#openAgent();
@@ -148,10 +186,10 @@ export class Call extends EventEmitter<CallEvents> {
         channelId: this.#channelId,
         app: settings.ariApp,
         appArgs: `outbound,${this.id}`,
-        callerId: settings.callerId,
-        timeoutS: settings.ringTimeoutS,
+        callerId: this.#request.callerId ?? settings.callerId,
+        timeoutS: ringTimeoutS,
         formats: 'alaw,ulaw',
-        variables: { VG_CALL_ID: this.id, VG_AGENT: 'elevenlabs' },
+        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: this.#request.agentId ?? 'default' },
       });
     } catch (err) {
       await this.#fail('error', err);
@@ -160,9 +198,36 @@ export class Call extends EventEmitter<CallEvents> {
     // Registered after originate succeeded: before that there is no channel to hang up.
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
     // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
-    this.#timer('ring-guard', (settings.ringTimeoutS + 10) * 1000, () => {
+    this.#timer('ring-guard', (ringTimeoutS + 10) * 1000, () => {
       if (this.#state === 'dialing' || this.#state === 'ringing') void this.end('ring-timeout');
     });
+  }
+
+  /**
+   * Takes an inbound call that is in Stasis and ringing: connects the agent first (the caller hears
+   * ringing meanwhile), then answers and bridges. Never rejects; failures end the call.
+   */
+  async accept(): Promise<void> {
+    if (this.#origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
+    const { control, settings } = this.#deps;
+    this.#subscribeCallLeg();
+    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
+    this.#transition('ringing', 'ringing');
+    this.#agent = this.#openAgent();
+    try {
+      await withTimeout(this.#agent, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
+      if (this.#isEnding()) return;
+      await control.answer(this.#channelId);
+      await control.setChannelVar(this.#channelId, 'VG_CALL_ID', this.id).catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CALL_ID'));
+      await this.#onAnswered();
+    } catch (err) {
+      await this.#fail(err instanceof AgentConnectionError ? 'agent-error' : 'error', err);
+    }
+  }
+
+  #subscribeCallLeg(): void {
+    const sub = this.#deps.router.subscribe(this.#channelId, (e) => this.#onCallLegEvent(e));
+    this.#disposers.defer('ari-subscription', () => sub.cancel());
   }
 
   /** Ends the call for `reason`. Idempotent: later calls return the first teardown. */
@@ -179,11 +244,21 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#media?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
   }
 
+  /** The stored recording's name when this call is recorded. */
+  get recordingName(): string | undefined {
+    return this.#isRecording ? recordingName(this.id) : undefined;
+  }
+
   view(): CallView {
     return {
       id: this.id,
-      direction: 'outbound',
+      direction: this.#origin.direction,
       phone_number: this.#request.phoneNumber,
+      dialed_number: this.#origin.direction === 'inbound' ? this.#origin.dialedNumber : null,
+      agent_id: this.#request.agentId ?? null,
+      amd_result: this.#amdResult,
+      transferred_to: this.#transferredTo,
+      recording_url: this.#isRecording ? `/api/calls/${this.id}/recording` : null,
       status: this.#status,
       conversation_id: this.#conversationId,
       created_at: this.#createdAt.toISOString(),
@@ -205,6 +280,8 @@ export class Call extends EventEmitter<CallEvents> {
     const startedMs = performance.now();
     const session = await this.#deps.connectAgent(
       {
+        agentId: r.agentId,
+        voiceId: r.voiceId,
         dynamicVariables: r.dynamicVariables,
         firstMessage: r.firstMessage,
         prompt: r.prompt,
@@ -215,6 +292,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#disposers.defer('agent', () => session.close(1000, 'call ended'));
     if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
     this.#conversationId = session.conversationId;
+    this.#agentSession = session;
     this.emit('agentConnected', performance.now() - startedMs);
     this.log.info({ conversationId: session.conversationId, in: session.inputFormat, out: session.outputFormat }, 'agent connected');
 
@@ -240,6 +318,7 @@ export class Call extends EventEmitter<CallEvents> {
       onEndCallRequested: () => {
         this.#isAgentEnding = true;
       },
+      onToolCall: (call) => void this.#onToolCall(session, call),
       onClose: (code, reason, by) => this.#onAgentClosed(code, reason, by),
     });
 
@@ -253,7 +332,8 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #onAgentClosed(code: number, reason: string, by: 'agent' | 'client' | 'network'): void {
-    if (this.#state === 'ending' || this.#state === 'ended') return;
+    // After a transfer the agent has left on purpose; the caller talks to the transfer target.
+    if (this.#state === 'ending' || this.#state === 'ended' || this.#transferredTo !== null) return;
     this.log.info({ code, reason, by }, 'agent socket closed');
     if (code === 1000 && this.#state === 'answered') {
       // The agent ended the conversation (end_call or max duration): its goodbye is still queued.
@@ -263,13 +343,77 @@ export class Call extends EventEmitter<CallEvents> {
     void this.#fail('agent-error', new AgentConnectionError('AGENT_CLOSED', `agent closed the conversation (${code} ${reason})`.trim(), { closeCode: code }));
   }
 
-  async #finishAfterGoodbye(): Promise<void> {
+  async #finishAfterGoodbye(reason: EndReason = 'agent'): Promise<void> {
     const media = this.#media;
     if (media) {
       media.stopCallerAudio();
       await media.waitPlayoutDrained(this.#deps.settings.drainTimeoutMs);
     }
-    await this.end('agent');
+    await this.end(reason);
+  }
+
+  async #onToolCall(session: AgentSession, call: AgentToolCall): Promise<void> {
+    this.log.info({ tool: call.toolName }, 'agent tool call');
+    const host: AgentToolHost = {
+      endCallAfterPlayout: () => {
+        this.#isAgentEnding = true;
+        void this.#finishAfterGoodbye();
+      },
+      sendDtmf: (digits) => this.#deps.control.sendDtmf(this.#channelId, digits),
+      transfer: (number) => this.#transfer(number),
+    };
+    const { result, isError } = await runAgentTool(call, host);
+    if (isError) this.log.warn({ tool: call.toolName, result }, 'agent tool failed');
+    session.sendToolResult(call.toolCallId, result, isError);
+  }
+
+  /**
+   * Dials `phoneNumber` and, when it answers, swaps the agent's ExternalMedia channel in the
+   * bridge for the new leg: caller and target talk, the agent socket and media are released.
+   */
+  async #transfer(phoneNumber: string): Promise<string> {
+    const { control, router, settings } = this.#deps;
+    const refusal = settings.checkDestination(phoneNumber);
+    if (refusal) throw refusal;
+    if (this.#state !== 'answered' || this.#isTransferring) throw new BridgeError('TRANSFER_NOT_POSSIBLE', 'the call is not in a state that can be transferred');
+    this.#isTransferring = true;
+    const legId = transferChannelId(this.id);
+    try {
+      const leg = await dialTransferLeg(
+        {
+          control,
+          router,
+          channelId: legId,
+          endpoint: `PJSIP/${dialString(phoneNumber)}@${settings.trunkEndpoint}`,
+          app: settings.ariApp,
+          callId: this.id,
+          callerId: this.#request.callerId ?? settings.callerId,
+          ringTimeoutS: this.#request.ringTimeoutS ?? settings.ringTimeoutS,
+        },
+        () => void this.end('callee'),
+      );
+      this.#disposers.defer('transfer-subscription', () => leg.subscription.cancel());
+      this.#disposers.defer('transfer-leg', () => control.hangup(legId));
+      if (this.#isEnding()) throw new BridgeError('CALL_ENDED', 'the call ended while the transfer target answered');
+      const brId = bridgeId(this.id);
+      const emId = mediaChannelId(this.id);
+      await control.removeFromBridge(brId, [emId]);
+      await control.addToBridge(brId, [legId]);
+      this.#transferredTo = phoneNumber;
+      this.log.info('call transferred; agent leaves');
+      // Let the tool result go out before the agent socket closes.
+      setImmediate(() => {
+        void this.#agentSession?.close(1000, 'call transferred');
+        void this.#media?.close();
+        void control.hangup(emId);
+      });
+      return `transferred to ${phoneNumber}`;
+    } catch (err) {
+      await control.hangup(legId).catch((e: unknown) => this.log.debug({ err: e }, 'transfer leg hangup failed'));
+      throw err;
+    } finally {
+      this.#isTransferring = false;
+    }
   }
 
   #addTranscript(role: 'user' | 'agent', text: string): void {
@@ -300,27 +444,76 @@ export class Call extends EventEmitter<CallEvents> {
         if (event.dialstatus === 'RINGING' && this.#state === 'dialing') this.#transition('ringing', 'ringing');
         return;
       case 'StasisStart':
-        void this.#onAnswered().catch((err: unknown) => this.#fail('error', err));
+        if (event.args[0] === 'amd') {
+          void this.#onAmdResult(event.args[1] ?? 'NOTSURE', event.args[2] ?? '').catch((err: unknown) => this.#fail('error', err));
+        } else if (this.#origin.direction === 'outbound' && !this.#answeredAt) {
+          void this.#onOutboundAnswered().catch((err: unknown) => this.#fail('error', err));
+        }
         return;
       case 'ChannelHangupRequest':
+        return;
+      case 'ChannelDtmfReceived':
+        this.#onDtmf(event.digit);
         return;
       case 'ChannelDestroyed':
         void this.end(this.#answeredAt ? 'callee' : classifyUnanswered(event.cause));
         return;
       case 'StasisEnd':
-        if (this.#answeredAt) void this.end('callee');
+        // Leaving Stasis for the AMD dialplan is not a hangup: the channel comes back.
+        if (this.#answeredAt && !this.#isInAmd) void this.end('callee');
         return;
       default:
         return;
     }
   }
 
-  async #onAnswered(): Promise<void> {
+  #onDtmf(digit: string): void {
+    this.emit('dtmf', digit);
+    const agent = this.#agentSession;
+    const mode = this.#deps.settings.dtmfToAgent;
+    if (!agent || mode === 'off' || this.#transferredTo !== null) return;
+    const text = `The caller pressed the key "${digit}" on the phone keypad.`;
+    if (mode === 'user_message') agent.sendUserMessage(text);
+    else agent.sendContextualUpdate(text);
+  }
+
+  /** Outbound answer: straight to the agent, or first through AMD when the request asked for it. */
+  async #onOutboundAnswered(): Promise<void> {
+    const amd: AmdMode = this.#request.amd ?? 'off';
+    if (amd === 'off') return this.#onAnswered();
+    this.#markAnswered();
+    this.#isInAmd = true;
+    await this.#deps.control.continueInDialplan(this.#channelId, AMD_CONTEXT, 's');
+  }
+
+  async #onAmdResult(status: string, cause: string): Promise<void> {
+    this.#isInAmd = false;
+    this.#amdResult = status;
+    this.log.info({ amd: status, cause }, 'answering machine detection');
+    if (status === 'MACHINE' && this.#request.amd === 'hangup') {
+      await this.end('answering-machine');
+      return;
+    }
+    // HUMAN, NOTSURE, or a machine that should get a message: AMD has waited for the greeting to
+    // end, so the agent does not talk over it.
+    await this.#onAnswered();
+  }
+
+  #markAnswered(): void {
+    if (this.#answeredAt) return;
     this.#answeredAt = new Date();
     this.#answeredAtMs = performance.now();
     this.#transition('answered', 'answered');
+    const maxS = this.#request.maxDurationS ?? this.#deps.settings.maxDurationS;
+    this.#timer('max-duration', maxS * 1000, () => {
+      this.log.info({ maxS }, 'maximum call duration reached');
+      void this.#finishAfterGoodbye('max-duration');
+    });
+  }
+
+  async #onAnswered(): Promise<void> {
+    this.#markAnswered();
     const { control, router, settings } = this.#deps;
-    this.#timer('max-duration', (this.#request.maxDurationS ?? settings.maxDurationS) * 1000, () => void this.end('max-duration'));
 
     const agent = await withTimeout(this.#agent!, settings.agentReadyTimeoutMs, () =>
       new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
@@ -350,6 +543,14 @@ export class Call extends EventEmitter<CallEvents> {
     if (this.#isEnding()) return;
     await control.addToBridge(brId, [this.#channelId, emId]);
     media.start(remote);
+    if (this.#request.record) {
+      await control
+        .recordBridge(brId, recordingName(this.id))
+        .then(() => {
+          this.#isRecording = true;
+        })
+        .catch((err: unknown) => this.log.warn({ err }, 'could not start the recording'));
+    }
     this.log.info({ conversationId: agent.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
     void control
       .setChannelVar(this.#channelId, 'VG_CONVERSATION_ID', agent.conversationId)
@@ -412,6 +613,7 @@ export class Call extends EventEmitter<CallEvents> {
 }
 
 function finalStatus(reason: EndReason, wasAnswered: boolean, hasError: boolean): CallStatus {
+  if (reason === 'answering-machine') return 'completed';
   if (reason === 'busy') return 'busy';
   if (reason === 'no-answer' || reason === 'ring-timeout') return 'no-answer';
   if (hasError || reason === 'rejected' || reason === 'error' || reason === 'agent-error') return 'failed';
@@ -425,17 +627,4 @@ function dialString(e164: string): string {
 
 function emptyMetrics(): BridgeMetrics {
   return { caller_to_ai: { packets: 0, bytes: 0 }, ai_to_caller: { packets: 0, bytes: 0 }, resampling_ops: 0, errors: 0 };
-}
-
-/** Resolves with `p`, or rejects with `onTimeout()` after `ms`; the timer is cleared either way. */
-async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -6,6 +6,7 @@
  * - agent-error: the agent socket failed or closed abnormally
  * - ring-timeout / no-answer / busy / rejected: the call was never answered
  * - max-duration: our own limit for the call
+ * - answering-machine: AMD found a machine and the request asked to hang up on machines
  * - error: ARI or media failure
  * - shutdown: the service stopped
  */
@@ -19,6 +20,7 @@ export type EndReason =
   | 'busy'
   | 'rejected'
   | 'max-duration'
+  | 'answering-machine'
   | 'error'
   | 'shutdown';
 

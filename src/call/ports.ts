@@ -10,6 +10,12 @@ export interface AgentSession {
   sendAudio(bytes: Buffer): void;
   /** Tells the agent someone is there (stops "are you still there?" while the phone rings). */
   sendUserActivity(): void;
+  /** Text as if the caller said it (the agent answers). */
+  sendUserMessage(text: string): void;
+  /** Background information for the agent; it does not answer it. */
+  sendContextualUpdate(text: string): void;
+  /** Answer to an `onToolCall`; `result` is text, as the protocol requires. */
+  sendToolResult(toolCallId: string, result: string, isError: boolean): void;
   setHandlers(handlers: AgentSessionHandlers): void;
   /** Idempotent; resolves when the socket is closed. */
   close(code?: number, reason?: string): Promise<void>;
@@ -22,11 +28,22 @@ export interface AgentSessionHandlers {
   onTranscript(role: 'user' | 'agent', text: string): void;
   /** The agent said it will end the call (end_call tool); the close follows. */
   onEndCallRequested(): void;
+  /** The agent asks the gateway to run a client tool. */
+  onToolCall(call: AgentToolCall): void;
   /** The socket closed, exactly once. `code` 1000 means the agent ended the conversation normally. */
   onClose(code: number, reason: string, initiatedBy: 'agent' | 'client' | 'network'): void;
 }
 
+export interface AgentToolCall {
+  toolName: string;
+  toolCallId: string;
+  parameters: Record<string, unknown>;
+}
+
 export interface AgentConnectRequest {
+  /** Agent to talk to; default the configured ELEVENLABS_AGENT_ID. */
+  agentId?: string;
+  voiceId?: string;
   dynamicVariables?: Record<string, string | number | boolean>;
   firstMessage?: string;
   prompt?: string;

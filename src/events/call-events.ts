@@ -36,6 +36,11 @@ export interface TranscriptEvent extends CallEventBase {
 export interface InterruptionEvent extends CallEventBase {
   type: 'interruption';
 }
+/** The caller pressed a key (RFC 4733 DTMF). */
+export interface DtmfEvent extends CallEventBase {
+  type: 'dtmf';
+  digit: string;
+}
 /** The call ended; the record is final. */
 export interface EndedEvent extends CallEventBase {
   type: 'ended';
@@ -56,7 +61,7 @@ export interface MetricsTickEvent extends CallEventBase {
 }
 
 /** Every live call event. */
-export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | EndedEvent | MetricsTickEvent;
+export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | DtmfEvent | EndedEvent | MetricsTickEvent;
 /** The `type` of a CallEvent. */
 export type CallEventType = CallEvent['type'];
 

@@ -67,6 +67,17 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       CREATE INDEX calls_status_newest ON calls (status, created_ms DESC, id DESC);
     `,
   },
+  {
+    // Inbound calls, per-call agents, AMD, transfers and recordings.
+    version: 2,
+    sql: `
+      ALTER TABLE calls ADD COLUMN dialed_number TEXT;
+      ALTER TABLE calls ADD COLUMN agent_id TEXT;
+      ALTER TABLE calls ADD COLUMN amd_result TEXT;
+      ALTER TABLE calls ADD COLUMN transferred_to TEXT;
+      ALTER TABLE calls ADD COLUMN recording_url TEXT;
+    `,
+  },
 ];
 
 /** Highest schema version this build knows. */
@@ -90,6 +101,11 @@ interface CallRow {
   transcript: string;
   metrics: string;
   updated_ms: number;
+  dialed_number: string | null;
+  agent_id: string | null;
+  amd_result: string | null;
+  transferred_to: string | null;
+  recording_url: string | null;
 }
 
 interface ListParams {
@@ -124,16 +140,19 @@ export class SqliteCallStore implements CallStore {
     this.#selectHistory = db.prepare<[string], { status_history: string }>('SELECT status_history FROM calls WHERE id = ?');
     this.#upsert = db.prepare<[CallRow]>(`
       INSERT INTO calls (id, direction, phone_number, status, conversation_id, created_ms, created_at, answered_at,
-        ended_at, hangup_cause, hangup_cause_text, end_reason, error, status_history, transcript, metrics, updated_ms)
+        ended_at, hangup_cause, hangup_cause_text, end_reason, error, status_history, transcript, metrics, updated_ms,
+        dialed_number, agent_id, amd_result, transferred_to, recording_url)
       VALUES (@id, @direction, @phone_number, @status, @conversation_id, @created_ms, @created_at, @answered_at,
-        @ended_at, @hangup_cause, @hangup_cause_text, @end_reason, @error, @status_history, @transcript, @metrics, @updated_ms)
+        @ended_at, @hangup_cause, @hangup_cause_text, @end_reason, @error, @status_history, @transcript, @metrics, @updated_ms,
+        @dialed_number, @agent_id, @amd_result, @transferred_to, @recording_url)
       ON CONFLICT (id) DO UPDATE SET
         direction = excluded.direction, phone_number = excluded.phone_number, status = excluded.status,
         conversation_id = excluded.conversation_id, created_ms = excluded.created_ms, created_at = excluded.created_at,
         answered_at = excluded.answered_at, ended_at = excluded.ended_at, hangup_cause = excluded.hangup_cause,
         hangup_cause_text = excluded.hangup_cause_text, end_reason = excluded.end_reason, error = excluded.error,
         status_history = excluded.status_history, transcript = excluded.transcript, metrics = excluded.metrics,
-        updated_ms = excluded.updated_ms`);
+        updated_ms = excluded.updated_ms, dialed_number = excluded.dialed_number, agent_id = excluded.agent_id,
+        amd_result = excluded.amd_result, transferred_to = excluded.transferred_to, recording_url = excluded.recording_url`);
     // One statement for every filter combination: a NULL parameter disables its condition.
     this.#selectPage = db.prepare<[ListParams], CallRow>(`
       SELECT * FROM calls
@@ -284,6 +303,11 @@ function toRow(view: CallView, history: StatusChange[], nowMs: number): CallRow 
     transcript: JSON.stringify(view.transcript),
     metrics: JSON.stringify(view.metrics),
     updated_ms: nowMs,
+    dialed_number: view.dialed_number,
+    agent_id: view.agent_id,
+    amd_result: view.amd_result,
+    transferred_to: view.transferred_to,
+    recording_url: view.recording_url,
   };
 }
 
@@ -292,6 +316,11 @@ function fromRow(row: CallRow): CallRecord {
     id: row.id,
     direction: row.direction as CallView['direction'],
     phone_number: row.phone_number,
+    dialed_number: row.dialed_number,
+    agent_id: row.agent_id,
+    amd_result: row.amd_result,
+    transferred_to: row.transferred_to,
+    recording_url: row.recording_url,
     status: row.status as CallStatus,
     conversation_id: row.conversation_id,
     created_at: row.created_at,

@@ -16,6 +16,11 @@ export function makeCallView(phoneNumber: string, id: string = randomUUID()): Ca
   return {
     id,
     direction: 'outbound',
+    dialed_number: null,
+    agent_id: null,
+    amd_result: null,
+    transferred_to: null,
+    recording_url: null,
     phone_number: phoneNumber,
     status: 'dialing',
     conversation_id: null,

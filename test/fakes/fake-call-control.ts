@@ -64,6 +64,25 @@ export class FakeCallControl implements CallControl {
   async setChannelVar(channelId: string, variable: string, _value: string): Promise<void> {
     this.ops.push(`setvar ${channelId} ${variable}`);
   }
+  readonly recordings = new Map<string, Buffer>();
+  async sendDtmf(channelId: string, digits: string): Promise<void> {
+    this.ops.push(`dtmf ${channelId} ${digits}`);
+  }
+  async removeFromBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
+    this.ops.push(`removeFromBridge ${bridgeId} ${channelIds.join(',')}`);
+    const br = this.bridges.get(bridgeId);
+    if (br) br.channels = br.channels.filter((c) => !channelIds.includes(c));
+  }
+  async recordBridge(bridgeId: string, name: string): Promise<void> {
+    this.ops.push(`recordBridge ${bridgeId} ${name}`);
+    this.recordings.set(name, Buffer.from('RIFF'));
+  }
+  async downloadRecording(name: string): Promise<Buffer | undefined> {
+    return this.recordings.get(name);
+  }
+  async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
+    this.ops.push(`continue ${channelId} ${context},${extension}`);
+  }
   async listChannels(): Promise<AriChannelJson[]> {
     return [...this.channels.values()];
   }

@@ -18,6 +18,18 @@ export class FakeAgentSession implements AgentSession {
   sendUserActivity(): void {
     this.activityCount += 1;
   }
+  readonly userMessages: string[] = [];
+  readonly contextualUpdates: string[] = [];
+  readonly toolResults: { toolCallId: string; result: string; isError: boolean }[] = [];
+  sendUserMessage(text: string): void {
+    this.userMessages.push(text);
+  }
+  sendContextualUpdate(text: string): void {
+    this.contextualUpdates.push(text);
+  }
+  sendToolResult(toolCallId: string, result: string, isError: boolean): void {
+    this.toolResults.push({ toolCallId, result, isError });
+  }
   setHandlers(handlers: AgentSessionHandlers): void {
     this.handlers = handlers;
   }

@@ -304,8 +304,8 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
       await startApp({}, { RING_TIMEOUT_S: '5' });
       const call = await placeCall(number(pair));
       const view = await waitStatus(call.id, ['busy', 'no-answer', 'failed', 'completed'], 20_000);
-      assert.equal(view.status, status);
-      assert.equal(view.hangup_cause, cause);
+      assert.equal(view.status, status, JSON.stringify(view));
+      assert.equal(view.hangup_cause, cause, JSON.stringify(view));
       assert.equal(view.answered_at, null);
       await waitFor(() => sim.activeConversations.length === 0, { what: 'agent sockets closed' });
       await pair.expectAriIdle(5000);

@@ -5,7 +5,7 @@
 import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { CallListQuery } from '../../call/call-record';
 import type { CallApi, StartCallRequest } from '../../call/call-view';
-import { RateLimitError, ServiceUnavailableError } from '../../errors';
+import { CallNotFoundError, RateLimitError, ServiceUnavailableError } from '../../errors';
 import type { DestinationPolicy } from '../../policy/destination-policy';
 import type { RateLimiter } from '../../policy/rate-limiter';
 import { tokenIdOfRequest } from '../auth';
@@ -54,6 +54,11 @@ export function toStartCallRequest(body: StartCallPayload): StartCallRequest {
   if (body.prompt !== undefined) request.prompt = body.prompt;
   if (body.language !== undefined) request.language = body.language;
   if (body.max_duration_s !== undefined) request.maxDurationS = body.max_duration_s;
+  if (body.voice_id !== undefined) request.voiceId = body.voice_id;
+  if (body.caller_id !== undefined) request.callerId = body.caller_id;
+  if (body.ring_timeout_s !== undefined) request.ringTimeoutS = body.ring_timeout_s;
+  if (body.record !== undefined) request.record = body.record;
+  if (body.amd !== undefined) request.amd = body.amd;
   return request;
 }
 
@@ -205,6 +210,38 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
         plugins: {
           'hapi-swagger': { responses: { 200: { description: 'The call after hang-up', schema: callViewSchema }, ...errorDocs } },
         },
+      },
+    },
+    ...recordingRoutes(calls, idOf),
+  ];
+}
+
+/** `GET /api/calls/{id}/recording`: the wav Asterisk recorded, when the call asked for `record`. */
+function recordingRoutes(calls: CallApi, idOf: (request: Request) => string): ServerRoute[] {
+  const getRecording = calls.getRecording?.bind(calls);
+  if (getRecording === undefined) return [];
+  return [
+    {
+      method: 'GET',
+      path: `${CALLS_PATH}/{id}/recording`,
+      handler: async (request, h) => {
+        const id = idOf(request);
+        let wav: Buffer | undefined;
+        try {
+          wav = await getRecording(id);
+        } catch (err) {
+          throw toBoom(err);
+        }
+        if (wav === undefined) throw toBoom(new CallNotFoundError(`${id}/recording`));
+        return h.response(wav).type('audio/wav').header('content-disposition', `attachment; filename="call-${id}.wav"`);
+      },
+      options: {
+        tags: ['api', 'calls'],
+        description: 'Download the recording of a call (wav, 8 kHz mono)',
+        notes: 'Exists when the call was placed with "record": true and has been bridged; complete once the call ended.',
+        cache: { otherwise: 'no-store' },
+        validate: { params: callIdParamsSchema },
+        plugins: { 'hapi-swagger': { produces: ['audio/wav'], responses: { 200: { description: 'The recording' }, ...errorDocs } } },
       },
     },
   ];

@@ -20,6 +20,8 @@ const settings: CallSettings = {
   drainTimeoutMs: 1000,
   ringingActivityIntervalMs: 10,
   metricsLogIntervalMs: 10_000,
+  dtmfToAgent: 'user_message',
+  checkDestination: (n) => (n.startsWith('+7809') ? new Error('premium number denied') : null),
 };
 
 function setup(opts: { agentError?: Error } = {}) {
@@ -181,5 +183,175 @@ describe('Call', () => {
     s.agent.handlers!.onTranscript('user', 'hello');
     assert.equal(s.call.view().transcript[0]?.text, 'hello');
     await s.call.end('api');
+  });
+});
+
+describe('Call: conversation features', () => {
+  async function toolResult(s: ReturnType<typeof setup>, toolName: string, parameters: Record<string, unknown>) {
+    const before = s.agent.toolResults.length;
+    s.agent.handlers!.onToolCall({ toolName, toolCallId: `t${before}`, parameters });
+    return waitFor(() => s.agent.toolResults[before], { what: `${toolName} result` });
+  }
+
+  it('send_dtmf plays the digits on the call leg and reports success', async () => {
+    const s = setup();
+    await answered(s);
+    const r = await toolResult(s, 'send_dtmf', { digits: '12#' });
+    assert.deepEqual([r.isError, s.control.ops.includes('dtmf vg-c1 12#')], [false, true]);
+    const bad = await toolResult(s, 'send_dtmf', { digits: '1; rm -rf' });
+    assert.equal(bad.isError, true);
+    await s.call.end('api');
+  });
+
+  it('an unknown tool gets an error result, and the call goes on', async () => {
+    const s = setup();
+    await answered(s);
+    const r = await toolResult(s, 'launch_rockets', {});
+    assert.equal(r.isError, true);
+    assert.match(r.result, /unknown tool/);
+    assert.equal(s.call.state, 'answered');
+    await s.call.end('api');
+  });
+
+  it('end_call finishes the playout and hangs up as ended by the agent', async () => {
+    const s = setup();
+    await answered(s);
+    const ended = once(s.call, 'ended');
+    await toolResult(s, 'end_call', {});
+    const [view] = (await ended) as [CallView];
+    assert.equal(view.end_reason, 'agent');
+    assert.ok(s.media[0]!.isCallerAudioStopped);
+  });
+
+  it('transfer_to_number refuses a denied destination without dialling', async () => {
+    const s = setup();
+    await answered(s);
+    const r = await toolResult(s, 'transfer_to_number', { phone_number: '+78091234567' });
+    assert.equal(r.isError, true);
+    assert.ok(!s.control.ops.some((o) => o.includes('78091234567')));
+    await s.call.end('api');
+  });
+
+  it('transfer_to_number bridges the caller to the answered target and lets the agent go', async () => {
+    const s = setup();
+    await answered(s);
+    const resultP = toolResult(s, 'transfer_to_number', { phone_number: '+79995550000' });
+    await waitFor(() => s.control.ops.some((o) => o.startsWith('originate PJSIP/79995550000@carrier')), { what: 'transfer dialled' });
+    s.control.emit({ type: 'StasisStart', args: ['transfer', 'c1'], channel: { id: 'vg-tr-c1', name: 'PJSIP/carrier-2', state: 'Up' } });
+    const r = await resultP;
+    assert.equal(r.isError, false, r.result);
+    assert.ok(s.control.ops.includes('removeFromBridge vg-br-c1 vg-em-c1'));
+    assert.ok(s.control.ops.includes('addToBridge vg-br-c1 vg-tr-c1'));
+    await waitFor(() => s.agent.closedWith === 1000, { what: 'agent closed' });
+    assert.equal(s.call.view().transferred_to, '+79995550000');
+    assert.equal(s.call.state, 'answered', 'the agent leaving does not end the call');
+    // The target hangs up: the call ends and the caller leg is hung up too.
+    const ended = once(s.call, 'ended');
+    s.control.emit({ type: 'StasisEnd', channel: { id: 'vg-tr-c1', name: 'PJSIP/carrier-2', state: 'Up' } });
+    await ended;
+    assert.ok(s.control.ops.includes('hangup vg-c1'));
+    assert.ok(s.control.ops.includes('hangup vg-tr-c1'));
+  });
+
+  it('caller DTMF reaches the agent as a user message and is emitted', async () => {
+    const s = setup();
+    await answered(s);
+    const digits: string[] = [];
+    s.call.on('dtmf', (d) => digits.push(d));
+    s.control.emit({ type: 'ChannelDtmfReceived', digit: '5', duration_ms: 120, channel: s.leg() });
+    assert.deepEqual(digits, ['5']);
+    assert.match(s.agent.userMessages[0] ?? '', /"5"/);
+    await s.call.end('api');
+  });
+
+  it('AMD: a machine with amd=hangup ends the call without bridging the agent', async () => {
+    const router = new AriEventRouter(silentLogger());
+    const control = new FakeCallControl(router);
+    const agent = new FakeAgentSession();
+    const call = new Call('c2', { phoneNumber: '+79990001122', amd: 'hangup' }, {
+      control,
+      router,
+      settings,
+      log: silentLogger(),
+      connectAgent: async () => agent,
+      createMedia: async (o) => new FakeMediaSession(o),
+    });
+    await call.start();
+    const leg = { id: callChannelId('c2'), name: 'PJSIP/carrier-1', state: 'Up' };
+    control.emit({ type: 'StasisStart', args: ['outbound', 'c2'], channel: leg });
+    await waitFor(() => control.ops.includes('continue vg-c2 vg-amd,s'), { what: 'sent to AMD' });
+    control.emit({ type: 'StasisEnd', channel: leg });
+    assert.equal(call.state, 'answered', 'leaving Stasis for AMD is not a hangup');
+    const ended = once(call, 'ended');
+    control.emit({ type: 'StasisStart', args: ['amd', 'MACHINE', 'LONGGREETING-1500-1500'], channel: leg });
+    const [view] = (await ended) as [CallView];
+    assert.equal(view.amd_result, 'MACHINE');
+    assert.equal(view.end_reason, 'answering-machine');
+    assert.ok(!control.ops.some((o) => o.startsWith('createBridge')));
+  });
+
+  it('inbound: connects the agent, answers, bridges; records who called which number', async () => {
+    const router = new AriEventRouter(silentLogger());
+    const control = new FakeCallControl(router);
+    const agent = new FakeAgentSession();
+    let requestedAgent: string | undefined;
+    const media: FakeMediaSession[] = [];
+    const call = new Call(
+      'c3',
+      { phoneNumber: '+74950000001', agentId: 'agent_sales' },
+      {
+        control,
+        router,
+        settings,
+        log: silentLogger(),
+        connectAgent: async (r) => {
+          requestedAgent = r.agentId;
+          return agent;
+        },
+        createMedia: async (o) => {
+          const m = new FakeMediaSession(o);
+          media.push(m);
+          return m;
+        },
+      },
+      { direction: 'inbound', channelId: 'asterisk-123', dialedNumber: '74951234567' },
+    );
+    await call.accept();
+    assert.equal(requestedAgent, 'agent_sales');
+    assert.ok(control.ops.includes('answer asterisk-123'));
+    assert.ok(control.ops.includes('addToBridge vg-br-c3 asterisk-123,vg-em-c3'));
+    assert.ok(media[0]!.startedWith);
+    const view = call.view();
+    assert.deepEqual([view.direction, view.dialed_number, view.status], ['inbound', '74951234567', 'answered']);
+    const ended = once(call, 'ended');
+    control.emit({ type: 'StasisEnd', channel: { id: 'asterisk-123', name: 'PJSIP/exolve-1', state: 'Up' } });
+    const [final] = (await ended) as [CallView];
+    assert.equal(final.status, 'completed');
+    assert.equal(router.subscribedIdCount, 0);
+  });
+
+  it('record: starts a bridge recording and exposes its download path', async () => {
+    const router = new AriEventRouter(silentLogger());
+    const control = new FakeCallControl(router);
+    const media: FakeMediaSession[] = [];
+    const call = new Call('c4', { phoneNumber: '+79990001122', record: true }, {
+      control,
+      router,
+      settings,
+      log: silentLogger(),
+      connectAgent: async () => new FakeAgentSession(),
+      createMedia: async (o) => {
+        const m = new FakeMediaSession(o);
+        media.push(m);
+        return m;
+      },
+    });
+    await call.start();
+    await waitFor(() => media.length === 1);
+    control.emit({ type: 'StasisStart', args: ['outbound', 'c4'], channel: { id: 'vg-c4', name: 'PJSIP/x', state: 'Up' } });
+    await waitFor(() => call.view().recording_url, { what: 'recording started' });
+    assert.ok(control.ops.includes('recordBridge vg-br-c4 vg-rec-c4'));
+    assert.equal(call.view().recording_url, '/api/calls/c4/recording');
+    await call.end('api');
   });
 });
