@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { AsteriskInstance, type AsteriskStartOptions } from '../../scripts/lib/asterisk-instance';
 import { CARRIER_TEMPLATE_DIR, CARRIER_TEMPLATE_SCHEMA } from './carrier-config';
-import { waitForRecording, type CarrierRecording } from './recording';
+import { receivedDigits, waitForReceivedDigits, waitForRecording, type CarrierRecording } from './recording';
 
 export interface CarrierOptions {
   readonly name: string;
@@ -66,6 +66,20 @@ export class CarrierStandIn {
   /** The finished recording of the call to `number` (see recording.ts). */
   waitForRecording(number: string, timeoutMs?: number): Promise<CarrierRecording> {
     return waitForRecording(this.recordingsDir, number, timeoutMs);
+  }
+
+  /**
+   * Wait until the answerAndCollectDtmf() number `number` has received exactly the DTMF digits
+   * `expected` (RFC 4733 from our side, e.g. ARI POST /channels/{id}/dtmf). Fails at once on a
+   * wrong digit; on timeout the error names what did arrive. Returns the digits.
+   */
+  waitForReceivedDigits(number: string, expected: string, timeoutMs?: number): Promise<string> {
+    return waitForReceivedDigits(this.recordingsDir, number, expected, timeoutMs);
+  }
+
+  /** The DTMF digits the answerAndCollectDtmf() number `number` has received so far ('' if none). */
+  receivedDigits(number: string): Promise<string> {
+    return receivedDigits(this.recordingsDir, number);
   }
 
   /**

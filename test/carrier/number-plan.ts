@@ -13,11 +13,31 @@ export const HANGUP_CAUSE = {
   congestion: 34,
 } as const;
 
+/** DTMF digits the answerAndSendDtmf() numbers send (RFC 4733, 100 ms each, 250 ms apart, starting 1 s after answer). */
+export const CARRIER_SENT_DTMF = '159#';
+
 export interface NumberPlan {
   /** Answers, plays 1 kHz, records what it receives, hangs up after CARRIER_MAX_CALL_S. */
   answer(): string;
   /** Like answer() but plays 440 Hz. */
   answer440Hz(): string;
+  /**
+   * A person answering: 0.79 s of recorded speech ("hello"), then silence while listening.
+   * Records what it receives. AMD() on our side says HUMAN.
+   */
+  answerHuman(): string;
+  /**
+   * An answering machine: a 5.65 s spoken greeting ("Please leave your message after the
+   * tone..."), a 0.43 s beep, then silence while it records. AMD() on our side says MACHINE.
+   */
+  answerMachine(): string;
+  /** Answers, 1 s of silence, sends the RFC 4733 digits CARRIER_SENT_DTMF, then plays 1 kHz; records. */
+  answerAndSendDtmf(): string;
+  /**
+   * An IVR: answers, plays 1 kHz, records, and collects every DTMF digit it receives; read them
+   * with CarrierStandIn.waitForReceivedDigits(number, expected).
+   */
+  answerAndCollectDtmf(): string;
   /** Answers, plays 1 kHz, and hangs up itself after `seconds` (1..9): cause 16. */
   answerThenHangUp(seconds: number): string;
   /** SIP 486: cause 17. */
@@ -41,6 +61,10 @@ export function createNumberPlan(runTag = String(Date.now() % 10_000).padStart(4
   return {
     answer: () => next('7'),
     answer440Hz: () => next('440'),
+    answerHuman: () => next('301'),
+    answerMachine: () => next('302'),
+    answerAndSendDtmf: () => next('303'),
+    answerAndCollectDtmf: () => next('304'),
     answerThenHangUp: (seconds) => {
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 9) throw new Error(`seconds must be 1..9, got ${seconds}`);
       return next(`222${seconds}`);

@@ -50,3 +50,31 @@ export async function waitForRecording(recordingsDir: string, number: string, ti
     mixWavPath: `${base}-mix.wav`,
   };
 }
+
+/** DTMF digits the carrier's answerAndCollectDtmf() number has received on the call to `number` ('' if none yet). */
+export async function receivedDigits(recordingsDir: string, number: string): Promise<string> {
+  const names = await readdir(recordingsDir).catch(() => [] as string[]);
+  const files = names.filter((name) => name.startsWith(`${number}-`) && name.endsWith('.digits'));
+  if (files.length > 1) throw new Error(`${files.length} digit files for ${number}: numbers must be unique per call`);
+  if (files[0] === undefined) return '';
+  // The carrier writes <file>.tmp and renames it: a read never sees a half-written line.
+  return (await readFile(path.join(recordingsDir, files[0]), 'utf8')).trim();
+}
+
+/**
+ * Wait until the carrier has received exactly the DTMF digits `expected` on the call to `number`
+ * (an answerAndCollectDtmf() number). Fails at once when what arrived is not a prefix of
+ * `expected` (a wrong or lost digit will not heal by waiting); returns the digits.
+ */
+export async function waitForReceivedDigits(recordingsDir: string, number: string, expected: string, timeoutMs = 10_000): Promise<string> {
+  if (expected === '') throw new Error('expected digits must not be empty');
+  return pollUntil(
+    async () => {
+      const digits = await receivedDigits(recordingsDir, number);
+      if (digits === expected) return { done: true, value: digits };
+      if (!expected.startsWith(digits)) throw new Error(`the carrier received DTMF "${digits}" on the call to ${number}, expected "${expected}"`);
+      return { done: false, seen: `"${digits}"` };
+    },
+    { timeoutMs, intervalMs: 50, what: `the carrier to receive DTMF "${expected}" on the call to ${number}` },
+  );
+}
