@@ -16,6 +16,7 @@ import type { DestinationPolicy } from '../policy/destination-policy';
 import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
 import { registerTokenAuth } from './auth';
 import { callRoutes } from './routes/calls';
+import { dashboardRoutes } from './routes/dashboard';
 import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
@@ -136,7 +137,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
 
   const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit);
   const guards = { policy: options.destinationPolicy, limiter, maxConcurrentCalls: options.maxConcurrentCalls };
-  server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version)]);
+  server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
   if (options.events !== undefined) {
     const events = eventRoutes({ bus: options.events, log, heartbeatMs: options.eventsHeartbeatMs });
