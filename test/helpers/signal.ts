@@ -326,3 +326,24 @@ function sliceOf(samples: ArrayLike<number>, from: number, to: number): number[]
   for (let i = from; i < to; i++) out.push(samples[i] as number);
   return out;
 }
+
+/** Where 8 kHz `samples` are audible: 20 ms frames with RMS above `threshold`, merged into [start, end) runs in ms. */
+export function audibleRuns(samples: Int16Array, threshold = 300): { startMs: number; endMs: number }[] {
+  const runs: { startMs: number; endMs: number }[] = [];
+  let start = -1;
+  const frames = Math.floor(samples.length / 160);
+  for (let i = 0; i <= frames; i++) {
+    const loud = i < frames && rms(samples.subarray(i * 160, (i + 1) * 160)) > threshold;
+    if (loud && start < 0) start = i;
+    if (!loud && start >= 0) {
+      runs.push({ startMs: start * 20, endMs: i * 20 });
+      start = -1;
+    }
+  }
+  return runs;
+}
+
+/** The 8 kHz samples of one run. */
+export function segment(samples: Int16Array, run: { startMs: number; endMs: number }): Int16Array {
+  return samples.subarray(run.startMs * 8, run.endMs * 8);
+}

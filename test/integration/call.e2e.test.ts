@@ -2,39 +2,15 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { App } from '../../src/app';
 import type { CallView } from '../../src/call/call-view';
-import { loadConfig } from '../../src/config';
-import { createLogger, silentLogger } from '../../src/logger';
 import { waitForRecording } from '../carrier/recording';
 import { ElevenLabsSimulator, type SimAgentOptions } from '../fakes/elevenlabs-simulator';
 import type { SimConversation } from '../fakes/sim/conversation';
-import { dominantFrequencyHz, findGaps, rms } from '../helpers/signal';
+import { audibleRuns, dominantFrequencyHz, findGaps, rms, segment } from '../helpers/signal';
 import { waitFor } from '../helpers/wait-for';
 import { readWavFile } from '../helpers/wav';
 import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
+import { GatewayHarness } from './fixtures/gateway-harness';
 
-const AGENT_ID = 'agent_e2e';
-/** The carrier's steady 1 kHz tone must not count as speech, or the simulator would barge in on every reply. */
-const QUIET_VAD = { speechThreshold: 1_000_000 };
-
-/** Frames (20 ms at 8 kHz) of `samples` whose RMS is above `threshold`, as [start, end) runs. */
-function audibleRuns(samples: Int16Array, threshold = 300): { startMs: number; endMs: number }[] {
-  const runs: { startMs: number; endMs: number }[] = [];
-  let start = -1;
-  const frames = Math.floor(samples.length / 160);
-  for (let i = 0; i <= frames; i++) {
-    const loud = i < frames && rms(samples.subarray(i * 160, (i + 1) * 160)) > threshold;
-    if (loud && start < 0) start = i;
-    if (!loud && start >= 0) {
-      runs.push({ startMs: start * 20, endMs: i * 20 });
-      start = -1;
-    }
-  }
-  return runs;
-}
-
-function segment(samples: Int16Array, run: { startMs: number; endMs: number }): Int16Array {
-  return samples.subarray(run.startMs * 8, run.endMs * 8);
-}
 
 /**
  * The product end to end: REST → ARI originate → carrier stand-in answers → ExternalMedia RTP →
@@ -44,84 +20,25 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   this.timeout(60_000);
   let pair: AsteriskPair;
   let sim: ElevenLabsSimulator;
+  let gw: GatewayHarness;
   let app: App;
-  let baseUrl: string;
-
-  async function startApp(agent: SimAgentOptions, env: Record<string, string> = {}): Promise<void> {
-    sim.agent(AGENT_ID, { turnTimeoutMs: -1, vad: QUIET_VAD, requiresAuth: true, ...agent });
-    const config = loadConfig({
-      ...pair.appEnv,
-      ELEVENLABS_API_URL: sim.apiUrl,
-      ELEVENLABS_API_KEY: sim.apiKey,
-      ELEVENLABS_AGENT_ID: AGENT_ID,
-      API_HOST: '127.0.0.1',
-      API_PORT: '0',
-      EXTERNAL_MEDIA_HOST: '127.0.0.1',
-      RTP_PORT_MIN: String(pair.ports.base + 2000),
-      RTP_PORT_MAX: String(pair.ports.base + 2999),
-      RING_TIMEOUT_S: '8',
-      CALL_DB_PATH: ':memory:',
-      SHUTDOWN_GRACE_S: '0',
-      ...env,
-    });
-    // E2E_LOG=debug shows the gateway's log while a test runs.
-    const level = process.env['E2E_LOG'];
-    app = new App(config, level ? createLogger({ level: level as 'debug' }) : silentLogger());
-    await app.start();
-    baseUrl = app.server.info.uri;
-    await waitFor(() => app.ari.isConnected, { timeoutMs: 10_000, what: 'ARI connected' });
-  }
-
-  async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as T };
-  }
-
-  async function placeCall(number: string): Promise<CallView> {
-    const res = await api<CallView>('POST', '/api/calls/start', { phone_number: `+${number}` });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  async function waitStatus(id: string, statuses: CallView['status'][], timeoutMs = 15_000): Promise<CallView> {
-    return waitFor(
-      async () => {
-        const { body } = await api<CallView>('GET', `/api/calls/${id}`);
-        return statuses.includes(body.status) ? body : undefined;
-      },
-      { timeoutMs, intervalMs: 50, what: `status ${statuses.join('|')}` },
-    );
-  }
-
-  /** The simulator's side of a call, found by the conversation id the gateway recorded. */
-  async function conversationOf(callId: string): Promise<SimConversation> {
-    return waitFor(
-      () => {
-        const id = app.calls.getCall(callId).conversation_id;
-        return id ? sim.conversations.find((c) => c.id === id) : undefined;
-      },
-      { timeoutMs: 10_000, what: 'agent conversation of the call' },
-    );
-  }
-
-  async function endAndCheckClean(id: string): Promise<CallView> {
-    await api('DELETE', `/api/calls/${id}`);
-    const view = await waitStatus(id, ['completed', 'failed']);
-    await pair.expectAriIdle(5000);
-    return view;
-  }
+  const startApp = async (agent: SimAgentOptions, env: Record<string, string> = {}): Promise<void> => {
+    app = await gw.start(agent, env);
+  };
+  const api = <T>(method: string, path: string, body?: unknown) => gw.api<T>(method, path, body);
+  const placeCall = (number: string) => gw.placeCall(number);
+  const waitStatus = (id: string, statuses: CallView['status'][], timeoutMs?: number) => gw.waitStatus(id, statuses, timeoutMs);
+  const conversationOf = (id: string) => gw.conversationOf(id);
+  const endAndCheckClean = (id: string) => gw.endAndCheckClean(id);
 
   before(async function () {
     pair = asteriskPair();
     sim = await ElevenLabsSimulator.start({});
+    gw = new GatewayHarness(pair, sim);
   });
 
   afterEach(async function () {
-    await app?.stop();
+    await gw.stop();
     if (this.currentTest?.state !== 'passed') await pair.cleanUpAri();
   });
 

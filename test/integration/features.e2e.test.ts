@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import type { CallListPage } from '../../src/call/call-record';
+import type { CallView } from '../../src/call/call-view';
+import { CARRIER_SENT_DTMF } from '../carrier/number-plan';
+import { waitForRecording } from '../carrier/recording';
+import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
+import { audibleRuns, dominantFrequencyHz, segment } from '../helpers/signal';
+import { waitFor } from '../helpers/wait-for';
+import { parseWav, readWavFile } from '../helpers/wav';
+import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
+import { GatewayHarness } from './fixtures/gateway-harness';
+
+/** Hz of the loudest audible run in an 8 kHz recording whose frequency is near `hz`, or undefined. */
+function findTone(samples: Int16Array, hz: number): { startMs: number; endMs: number } | undefined {
+  return audibleRuns(samples).find((r) => Math.abs(dominantFrequencyHz(segment(samples, r), 8000) - hz) < 5);
+}
+
+/**
+ * What callers and agent designers expect beyond the basic conversation, on the real Asterisk pair:
+ * inbound calls, agent tools, keypad digits, answering-machine detection, recordings.
+ */
+describe('conversation features (real Asterisk pair + ElevenLabs simulator)', function () {
+  this.timeout(60_000);
+  let pair: AsteriskPair;
+  let sim: ElevenLabsSimulator;
+  let gw: GatewayHarness;
+
+  before(async function () {
+    pair = asteriskPair();
+    sim = await ElevenLabsSimulator.start({});
+    gw = new GatewayHarness(pair, sim);
+  });
+
+  afterEach(async function () {
+    await gw.stop();
+    if (this.currentTest?.state !== 'passed') await pair.cleanUpAri();
+  });
+
+  after(async function () {
+    await sim?.close();
+  });
+
+  it('inbound: a call to a DID is answered by the agent mapped to it, and recorded like outbound calls', async function () {
+    const did = `7495${String(Date.now() % 10_000_000).padStart(7, '0')}`;
+    sim.agent('agent_sales', { greeting: { freqHz: 550, durationMs: 1000 }, turnTimeoutMs: -1, vad: { speechThreshold: 1_000_000 } });
+    await gw.start({}, { INBOUND_AGENTS: `${did}=agent_sales` });
+    await pair.carrier.callCustomer(did);
+    const call = await waitFor(
+      async () => (await gw.api<CallListPage>('GET', '/api/calls?limit=10')).body.calls.find((c) => c.dialed_number === did),
+      { timeoutMs: 10_000, what: 'inbound call record' },
+    );
+    const answered = await gw.waitStatus(call.id, ['answered']);
+    assert.equal(answered.direction, 'inbound');
+    assert.equal(answered.agent_id, 'agent_sales');
+    assert.match(answered.phone_number, /^\+?\d+$/, 'the caller number is recorded');
+    const conv = await gw.conversationOf(call.id);
+    assert.equal(conv.agentId, 'agent_sales');
+    await gw.waitPlayout(call.id, 50);
+    await gw.endAndCheckClean(call.id);
+    // The carrier side (the caller) recorded the greeting of the sales agent.
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, did)).rxWavPath);
+    assert.ok(findTone(wav.samples, 550), `the caller did not hear the 550 Hz greeting: ${JSON.stringify(audibleRuns(wav.samples))}`);
+  });
+
+  it("caller keypad digits reach the agent as user messages and the event stream, in order", async function () {
+    await gw.start({});
+    const events: string[] = [];
+    const sub = gw.app.events.subscribe((e) => {
+      if (e.type === 'dtmf') events.push(e.digit);
+    });
+    try {
+      const call = await gw.placeCall(pair.numbers.answerAndSendDtmf());
+      const conv = await gw.conversationOf(call.id);
+      const messages = await waitFor(
+        () => {
+          const texts = conv.framesOf('user_message', 'in').map((f) => (typeof f.data === 'string' ? '' : String(f.data['text'])));
+          return texts.length >= CARRIER_SENT_DTMF.length ? texts : undefined;
+        },
+        { timeoutMs: 10_000, what: 'digits at the agent' },
+      );
+      const digits = messages.map((t) => /"(.)"/.exec(t)?.[1]).join('');
+      assert.equal(digits, CARRIER_SENT_DTMF);
+      assert.equal(events.join(''), CARRIER_SENT_DTMF);
+      await gw.endAndCheckClean(call.id);
+    } finally {
+      sub.cancel();
+    }
+  });
+
+  it('agent tool send_dtmf plays digits the callee (an IVR) receives', async function () {
+    await gw.start({});
+    const number = pair.numbers.answerAndCollectDtmf();
+    const call = await gw.placeCall(number);
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+    const result = await conv.callClientTool('send_dtmf', { digits: '42#' }, { timeoutMs: 10_000 });
+    assert.equal(result?.isError, false, JSON.stringify(result));
+    assert.equal(await pair.carrier.waitForReceivedDigits(number, '42#'), '42#');
+    await gw.endAndCheckClean(call.id);
+  });
+
+  it('agent tool end_call: the goodbye plays out, then the gateway hangs up', async function () {
+    await gw.start({ greeting: { freqHz: 440, durationMs: 1500 } });
+    const number = pair.numbers.answer();
+    const call = await gw.placeCall(number);
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+    await gw.waitPlayout(call.id, 5);
+    const result = await conv.callClientTool('end_call', {});
+    assert.equal(result?.isError, false);
+    const view = await gw.waitStatus(call.id, ['completed', 'failed']);
+    assert.equal(view.end_reason, 'agent');
+    await pair.expectAriIdle(5000);
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
+    const greeting = findTone(wav.samples, 440);
+    assert.ok(greeting && greeting.endMs - greeting.startMs >= 1400, `the goodbye was cut: ${JSON.stringify(audibleRuns(wav.samples))}`);
+  });
+
+  it('an unknown tool gets an error result and the call goes on', async function () {
+    await gw.start({});
+    const call = await gw.placeCall(pair.numbers.answer());
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+    const result = await conv.callClientTool('order_pizza', { size: 'xl' });
+    assert.equal(result?.isError, true);
+    assert.match(result?.result ?? '', /unknown tool/);
+    assert.equal(gw.call(call.id).status, 'answered');
+    await gw.endAndCheckClean(call.id);
+  });
+
+  it('agent tool transfer_to_number bridges the caller to the target; the agent leaves', async function () {
+    await gw.start({ greeting: { freqHz: 660, durationMs: 300 } });
+    const caller = pair.numbers.answer();
+    const target = pair.numbers.answer440Hz();
+    const call = await gw.placeCall(caller);
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+
+    const denied = await conv.callClientTool('transfer_to_number', { phone_number: '+78091234567' });
+    assert.equal(denied?.isError, true, 'premium destinations are refused');
+
+    const result = await conv.callClientTool('transfer_to_number', { phone_number: `+${target}` }, { timeoutMs: 15_000 });
+    assert.equal(result?.isError, false, JSON.stringify(result));
+    await waitFor(() => conv.closeInfo, { what: 'agent socket closed after the transfer' });
+    assert.equal(gw.call(call.id).transferred_to, `+${target}`);
+    // Caller and target talk through the bridge: wait until a second of the target's audio went to the caller.
+    const legTx = async (id: string): Promise<number> => (await pair.ariGet<{ txcount: number }>(`/channels/${id}/rtp_statistics`)).txcount;
+    const atTransfer = await legTx(`vg-${call.id}`);
+    await waitFor(async () => (await legTx(`vg-${call.id}`)) - atTransfer >= 50, { timeoutMs: 5000, what: '1 s of the target toward the caller' });
+    const view = await gw.endAndCheckClean(call.id);
+    assert.equal(view.status, 'completed');
+    const callerHeard = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, caller)).rxWavPath);
+    const runsHz = (x: Int16Array) => JSON.stringify(audibleRuns(x, 50).map((r) => ({ ...r, hz: Math.round(dominantFrequencyHz(segment(x, r), 8000)) })));
+    assert.ok(findTone(callerHeard.samples, 440), `the caller never heard the target's 440 Hz: ${runsHz(callerHeard.samples)} (tx ${atTransfer}, caller rec ${callerHeard.samples.length / 8} ms)`);
+    const targetHeard = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, target)).rxWavPath);
+    assert.ok(findTone(targetHeard.samples, 1000), "the target never heard the caller's 1 kHz");
+  });
+
+  it('answering-machine detection: a machine is hung up on when asked; a human gets the agent', async function () {
+    await gw.start({ greeting: { freqHz: 440, durationMs: 800 } });
+    const machine = await gw.placeCall(pair.numbers.answerMachine(), { amd: 'hangup' });
+    const m = await gw.waitStatus(machine.id, ['completed', 'failed'], 20_000);
+    assert.equal(m.amd_result, 'MACHINE');
+    assert.equal(m.end_reason, 'answering-machine');
+    assert.equal(m.metrics.ai_to_caller.packets, 0, 'the agent never spoke to the machine');
+
+    const humanNumber = pair.numbers.answerHuman();
+    const human = await gw.placeCall(humanNumber, { amd: 'hangup' });
+    await waitFor(() => gw.call(human.id).amd_result, { timeoutMs: 15_000, what: 'AMD verdict' });
+    assert.equal(gw.call(human.id).amd_result, 'HUMAN');
+    await gw.waitPlayout(human.id, 40);
+    await gw.endAndCheckClean(human.id);
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, humanNumber)).rxWavPath);
+    const greeting = findTone(wav.samples, 440);
+    assert.ok(greeting, 'the human heard the agent');
+    // The agent speaks only after AMD let the callee's "hello" finish.
+    assert.ok(greeting.startMs >= 800, `the agent started ${greeting.startMs} ms after answer, over the callee's hello`);
+    await pair.expectAriIdle(5000);
+  });
+
+  it('record: the call is recorded and the wav is downloadable from the API', async function () {
+    await gw.start({ greeting: { freqHz: 440, durationMs: 1000 } });
+    const call = await gw.placeCall(pair.numbers.answer(), { record: true });
+    await gw.waitStatus(call.id, ['answered']);
+    await gw.waitPlayout(call.id, 50);
+    const ended: CallView = await gw.endAndCheckClean(call.id);
+    assert.equal(ended.recording_url, `/api/calls/${call.id}/recording`);
+    const res = await fetch(`${gw.app.server.info.uri}${ended.recording_url}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'audio/wav');
+    const wav = parseWav(Buffer.from(await res.arrayBuffer()));
+    assert.ok(findTone(wav.samples, 440), 'the agent is in the recording');
+    assert.ok(findTone(wav.samples, 1000) || audibleRuns(wav.samples).length > 0, 'the callee is in the recording');
+  });
+});
