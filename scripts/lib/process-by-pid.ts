@@ -6,6 +6,12 @@ import { delay } from './poll';
  * child: there is no exit event, and if nobody reaps it, it lingers as a zombie. Linux /proc only.
  */
 
+/** A /proc read failed because the process no longer exists. */
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
 /** True while `pid` runs (a zombie has exited and counts as gone). */
 export async function isRunning(pid: number): Promise<boolean> {
   try {
@@ -14,7 +20,8 @@ export async function isRunning(pid: number): Promise<boolean> {
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     return state !== 'Z' && state !== 'X';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    // ESRCH: the process was reaped between opening its stat file and reading it.
+    if (isGone(err)) return false;
     throw err;
   }
 }
@@ -25,7 +32,7 @@ export async function readCommandLine(pid: number): Promise<string[] | undefined
     const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     return raw.split('\0').filter((arg) => arg !== '');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isGone(err)) return undefined;
     throw err;
   }
 }
