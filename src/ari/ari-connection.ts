@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import ari, { type Client } from 'ari-client';
 import type { Logger } from 'pino';
-import { ServiceUnavailableError } from '../errors';
+import { AriError, ServiceUnavailableError } from '../errors';
 import { toAriEvent, type AriEvent } from './ari-events';
 
 export type AriConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'stopped';
@@ -100,6 +100,10 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     const { url, username, password, app, log } = this.#opts;
     let client: Client | undefined;
     try {
+      // ari-client's swagger loader throws a wrong password out of a callback, crashing the process:
+      // check the credentials ourselves first, so a 401 is an ordinary, retried failure.
+      await checkAriCredentials(url, username, password);
+      if (this.#isStopped()) return;
       client = await withoutSwaggerNotice(() => this.#opts.connectFn(url, username, password));
       if (this.#isStopped()) return;
       this.#client = client;
@@ -212,4 +216,15 @@ async function withoutSwaggerNotice<T>(fn: () => Promise<T>): Promise<T> {
   } finally {
     console.log = original;
   }
+}
+
+/** GET /ari/asterisk/info with the credentials: resolves when ARI answers 200; throws AriError otherwise. */
+async function checkAriCredentials(url: string, username: string, password: string): Promise<void> {
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  const res = await fetch(`${url}/ari/asterisk/info`, { headers: { authorization: `Basic ${auth}` }, signal: AbortSignal.timeout(5000) });
+  await res.body?.cancel();
+  if (res.status === 401 || res.status === 403) {
+    throw new AriError('ARI_AUTH_FAILED', `ARI rejected user "${username}" (HTTP ${res.status}): check ARI_USERNAME / ARI_PASSWORD`, { status: res.status });
+  }
+  if (!res.ok) throw new AriError('ARI_UNREACHABLE', `ARI answered HTTP ${res.status}`, { status: res.status, retryable: true });
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import pino from 'pino';
 import { App } from '../../src/app';
 import type { CallView } from '../../src/call/call-view';
 import { waitForRecording } from '../carrier/recording';
@@ -228,6 +229,21 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
       await pair.expectAriIdle(5000);
     });
   }
+
+  it('a wrong ARI password is logged and retried, never a crash, and /health says so', async function () {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    await gw.start({}, { ARI_PASSWORD: 'not-the-password' }, { log, waitForAri: false });
+    await waitFor(() => lines.filter((l) => l.includes('ARI_AUTH_FAILED') || l.includes('ARI rejected')).length >= 2, {
+      timeoutMs: 10_000,
+      what: 'two failed, retried ARI logins in the log',
+    });
+    assert.ok(lines.every((l) => !l.includes('not-the-password')), 'the password never reaches the log');
+    const health = await api<{ ari: string }>('GET', '/health');
+    assert.deepEqual([health.status, health.body.ari], [503, 'disconnected']);
+    const refused = await api<{ code: string }>('POST', '/api/calls/start', { phone_number: `+${pair.numbers.answer()}` });
+    assert.equal(refused.status, 503);
+  });
 
   it('rejects bad input with 400 naming the field, and places no call', async function () {
     await startApp({});
