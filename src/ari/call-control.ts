@@ -1,6 +1,7 @@
 import type { Client } from 'ari-client';
 import type { Logger } from 'pino';
 import { AriError } from '../errors';
+import { withTimeout } from '../lifecycle/timers';
 import type { AriBridgeJson, AriChannelJson } from './ari-events';
 
 export interface OriginateParams {
@@ -83,6 +84,13 @@ export function toAriError(op: string, err: unknown): AriError {
   });
 }
 
+/**
+ * Longest an ARI REST request may take (they take 1–30 ms). ari-client's HTTP layer (swagger-client
+ * over shred) never settles a request whose connection fails — refused or reset: measured — so
+ * without this a call ending while Asterisk is unreachable would wait for ever in its teardown.
+ */
+export const ARI_REQUEST_TIMEOUT_MS = 5000;
+
 /** Where ARI's HTTP API is, for the few calls made without ari-client (binary downloads). */
 export interface AriHttpAccess {
   url: string;
@@ -104,7 +112,8 @@ export class AriCallControl implements CallControl {
 
   async #do<T>(op: string, fn: (c: Client) => Promise<T>): Promise<T> {
     try {
-      return await fn(this.#getClient());
+      const timeout = (): AriError => new AriError('ARI_TIMEOUT', `${op}: no answer from ARI in ${ARI_REQUEST_TIMEOUT_MS} ms`, { retryable: true });
+      return await withTimeout(fn(this.#getClient()), ARI_REQUEST_TIMEOUT_MS, timeout);
     } catch (err) {
       if (err instanceof AriError) throw err;
       throw toAriError(op, err);
@@ -147,7 +156,10 @@ export class AriCallControl implements CallControl {
   }
 
   async createBridge(bridgeId: string): Promise<void> {
-    await this.#do('createBridge', (c) => c.bridges.create({ bridgeId, type: 'mixing', name: bridgeId }));
+    // proxy_media keeps media in Asterisk's core: after a transfer leaves two PJSIP legs, a native
+    // RTP bridge would forward the target's packets as they are (new SSRC, jumping timestamps),
+    // which the callee's side was seen to drop as silence.
+    await this.#do('createBridge', (c) => c.bridges.create({ bridgeId, type: 'mixing,proxy_media', name: bridgeId }));
   }
 
   async addToBridge(bridgeId: string, channelIds: readonly string[]): Promise<void> {
@@ -223,6 +235,12 @@ export class AriCallControl implements CallControl {
   async listChannels(): Promise<AriChannelJson[]> {
     const list = await this.#do('listChannels', (c) => c.channels.list());
     return list.map((ch) => plainChannel(ch as unknown as AriChannelJson));
+  }
+
+  /** ARI state of an endpoint ('online' | 'offline' | 'unknown'); not on CallControl, only /health uses it. */
+  async endpointState(technology: string, resource: string): Promise<string> {
+    const endpoint = await this.#do('endpointState', (c) => c.endpoints.get({ tech: technology, resource }));
+    return endpoint.state ?? 'unknown';
   }
 
   async listBridges(): Promise<AriBridgeJson[]> {

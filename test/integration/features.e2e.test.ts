@@ -150,9 +150,9 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     const view = await gw.endAndCheckClean(call.id);
     assert.equal(view.status, 'completed');
     const callerHeard = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, caller)).rxWavPath);
-    const runsHz = (x: Int16Array) => JSON.stringify(audibleRuns(x, 50).map((r) => ({ ...r, hz: Math.round(dominantFrequencyHz(segment(x, r), 8000)) })));
-    assert.ok(findTone(callerHeard.samples, 440), `the caller never heard the target's 440 Hz: ${runsHz(callerHeard.samples)} (tx ${atTransfer}, caller rec ${callerHeard.samples.length / 8} ms)`);
     const targetHeard = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, target)).rxWavPath);
+    const runsHz = (x: Int16Array) => JSON.stringify(audibleRuns(x, 50).map((r) => ({ ...r, hz: Math.round(dominantFrequencyHz(segment(x, r), 8000)) })));
+    assert.ok(findTone(callerHeard.samples, 440), `the caller never heard the target's 440 Hz: ${runsHz(callerHeard.samples)} (tx ${atTransfer}, caller rec ${callerHeard.samples.length / 8} ms; target heard ${runsHz(targetHeard.samples)} in ${targetHeard.samples.length / 8} ms)`);
     assert.ok(findTone(targetHeard.samples, 1000), "the target never heard the caller's 1 kHz");
   });
 
