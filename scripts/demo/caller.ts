@@ -11,7 +11,7 @@
  * finished playing; with the real ElevenLabs, after an estimate from the agent's transcript text.
  */
 import { ariAuthorization, type AriAccess } from '../lib/asterisk-instance';
-import { callChannelId } from '../../src/call/call';
+import { callChannelId } from '../../src/call/ari-ids';
 import type { SequencedCallEvent } from '../../src/events/call-events';
 import type { ElevenLabsSimulator, SimAgentTurn, SimConversation } from '../../test/fakes/elevenlabs-simulator';
 import type { GatewayApi } from './api-client';

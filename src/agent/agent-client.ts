@@ -472,8 +472,10 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
 
   readonly #onError = (err: Error): void => {
     this.#lastSocketError = err;
-    // During connect the rejection carries it; afterwards the close event follows.
-    if (this.#isConnectSettled && this.#state !== 'closed') this.#log.warn({ err }, 'agent socket error');
+    // During connect the rejection carries it; afterwards the close event follows. While closing
+    // (our terminate(), e.g. an aborted connect) the error is our own doing: debug only.
+    if (this.#state === 'open') this.#log.warn({ err }, 'agent socket error');
+    else this.#log.debug({ err }, 'agent socket error while not open');
   };
 
   readonly #onWsPong = (): void => {

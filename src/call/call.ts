@@ -11,6 +11,8 @@ import type { AmdMode, CallStatus, CallView, StartCallRequest, TranscriptEntry, 
 import { classifyUnanswered, type EndReason } from './hangup-cause';
 import type { AgentConnector, AgentSession, AgentToolCall, MediaSession, MediaSessionFactory } from './ports';
 import { dialTransferLeg } from './transfer-leg';
+import { bridgeId, callChannelId, mediaChannelId, recordingName, transferChannelId } from './ari-ids';
+import { bridgeLegToMedia } from './media-bridge';
 
 /**
  * Lifecycle of one call:
@@ -84,24 +86,8 @@ interface CallEvents {
   ended: [CallView];
 }
 
-/** Ids of the Asterisk objects a call creates; prefixes let start-up recovery find orphans. */
-export const ARI_ID_PREFIX = 'vg-';
-export function callChannelId(callId: string): string {
-  return `${ARI_ID_PREFIX}${callId}`;
-}
-function mediaChannelId(callId: string): string {
-  return `${ARI_ID_PREFIX}em-${callId}`;
-}
-function bridgeId(callId: string): string {
-  return `${ARI_ID_PREFIX}br-${callId}`;
-}
-function transferChannelId(callId: string): string {
-  return `${ARI_ID_PREFIX}tr-${callId}`;
-}
-/** Name of the call's stored recording in Asterisk (ARI /recordings/stored/{name}). */
-export function recordingName(callId: string): string {
-  return `${ARI_ID_PREFIX}rec-${callId}`;
-}
+/** `cause` bit of a soft ChannelHangupRequest sent while Asterisk shuts down (channel.h AST_SOFTHANGUP_SHUTDOWN). */
+const AST_SOFTHANGUP_SHUTDOWN = 0x04;
 
 /**
  * One phone call and everything it opened: the ARI subscription, the call leg, the agent socket,
@@ -125,6 +111,7 @@ export class Call extends EventEmitter<CallEvents> {
   #isTransferring = false;
   #isRecording = false;
   #state: CallState = 'dialing';
+  #hasChannel = false;
   #status: CallStatus = 'dialing';
   #agent: Promise<AgentSession> | undefined;
   #media: MediaSession | undefined;
@@ -156,6 +143,11 @@ export class Call extends EventEmitter<CallEvents> {
   /** The call leg's ARI channel id. */
   get channelId(): string {
     return this.#channelId;
+  }
+
+  /** True once its call leg exists in Asterisk: the originate was accepted, or the call came in. */
+  get hasChannel(): boolean {
+    return this.#hasChannel;
   }
 
   get state(): CallState {
@@ -196,6 +188,7 @@ export class Call extends EventEmitter<CallEvents> {
       throw err;
     }
     // Registered after originate succeeded: before that there is no channel to hang up.
+    this.#hasChannel = true;
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
     // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
     this.#timer('ring-guard', (ringTimeoutS + 10) * 1000, () => {
@@ -210,6 +203,7 @@ export class Call extends EventEmitter<CallEvents> {
   async accept(): Promise<void> {
     if (this.#origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
     const { control, settings } = this.#deps;
+    this.#hasChannel = true;
     this.#subscribeCallLeg();
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
     this.#transition('ringing', 'ringing');
@@ -230,9 +224,13 @@ export class Call extends EventEmitter<CallEvents> {
     this.#disposers.defer('ari-subscription', () => sub.cancel());
   }
 
-  /** Ends the call for `reason`. Idempotent: later calls return the first teardown. */
-  end(reason: EndReason): Promise<void> {
+  /**
+   * Ends the call for `reason`; `error`, if given, is recorded as why it failed. Idempotent: later
+   * calls return the first teardown.
+   */
+  end(reason: EndReason, error?: BridgeError): Promise<void> {
     if (!this.#ended) {
+      if (error) this.#error = `${error.code}: ${error.message}`;
       this.#endReason = reason;
       this.#ended = this.#teardown();
     }
@@ -451,6 +449,11 @@ export class Call extends EventEmitter<CallEvents> {
         }
         return;
       case 'ChannelHangupRequest':
+        // Asterisk shutting down hangs up every channel and then reports a plain Normal Clearing:
+        // only this soft hangup request tells it apart from the callee hanging up.
+        if (event.soft === true && ((event.cause ?? 0) & AST_SOFTHANGUP_SHUTDOWN) !== 0) {
+          void this.#fail('error', new BridgeError('ASTERISK_SHUTDOWN', 'Asterisk shut down during the call'));
+        }
         return;
       case 'ChannelDtmfReceived':
         this.#onDtmf(event.digit);
@@ -521,27 +524,19 @@ export class Call extends EventEmitter<CallEvents> {
     const media = this.#media!;
     if (this.#isEnding()) return;
 
-    const emId = mediaChannelId(this.id);
-    const brId = bridgeId(this.id);
-    // Adding the ExternalMedia channel before its StasisStart can fail with 422; wait for it.
-    const emReady = new Promise<void>((resolve) => {
-      const sub = router.subscribe(emId, () => resolve(), ['StasisStart']);
-      this.#disposers.defer('em-subscription', () => sub.cancel());
-    });
-    await control.createBridge(brId);
-    this.#disposers.defer('bridge', () => control.destroyBridge(brId));
-    const remote = await control.createExternalMedia({
-      channelId: emId,
+    const remote = await bridgeLegToMedia({
+      control,
+      router,
+      disposers: this.#disposers,
       app: settings.ariApp,
-      externalHost: media.localAddress,
       format: settings.externalMediaFormat,
-      data: `media,${this.id}`,
+      callId: this.id,
+      legChannelId: this.#channelId,
+      localRtpAddress: media.localAddress,
+      isEnding: () => this.#isEnding(),
     });
-    // The ExternalMedia channel outlives the call leg: it must be hung up explicitly.
-    this.#disposers.defer('external-media', () => control.hangup(emId));
-    await withTimeout(emReady, 3000, () => new BridgeError('EM_NOT_IN_STASIS', 'ExternalMedia channel did not enter Stasis'));
-    if (this.#isEnding()) return;
-    await control.addToBridge(brId, [this.#channelId, emId]);
+    if (!remote) return;
+    const brId = bridgeId(this.id);
     media.start(remote);
     if (this.#request.record) {
       await control

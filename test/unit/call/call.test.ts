@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { AriEventRouter } from '../../../src/ari/ari-event-router';
-import { Call, callChannelId, type CallSettings } from '../../../src/call/call';
+import { Call, type CallSettings } from '../../../src/call/call';
+import { callChannelId } from '../../../src/call/ari-ids';
 import type { CallView } from '../../../src/call/call-view';
 import { AgentConnectionError } from '../../../src/errors';
 import { silentLogger } from '../../../src/logger';

@@ -1,0 +1,50 @@
+import type { AriEventRouter } from '../ari/ari-event-router';
+import type { CallControl, ExternalMediaAddress } from '../ari/call-control';
+import { BridgeError } from '../errors';
+import type { DisposerStack } from '../lifecycle/disposer-stack';
+import { withTimeout } from '../lifecycle/timers';
+import { bridgeId, mediaChannelId } from './ari-ids';
+
+export interface MediaBridgeOptions {
+  control: CallControl;
+  router: AriEventRouter;
+  /** The call's teardown list: every Asterisk object made here is registered on it as it is made. */
+  disposers: DisposerStack;
+  app: string;
+  format: 'slin' | 'alaw' | 'ulaw';
+  callId: string;
+  legChannelId: string;
+  /** host:port of our RTP endpoint; Asterisk sends the call's audio there. */
+  localRtpAddress: string;
+  isEnding: () => boolean;
+}
+
+/**
+ * Joins a call leg and a new ExternalMedia channel in one mixing bridge. Resolves with the address
+ * Asterisk receives our RTP on, or undefined when the call ended meanwhile. The bridge and the
+ * ExternalMedia channel outlive the call leg in Asterisk, so both are registered for teardown.
+ */
+export async function bridgeLegToMedia(o: MediaBridgeOptions): Promise<ExternalMediaAddress | undefined> {
+  const { control, router, disposers } = o;
+  const emId = mediaChannelId(o.callId);
+  const brId = bridgeId(o.callId);
+  // Adding the ExternalMedia channel before its StasisStart can fail with 422; wait for it.
+  const emReady = new Promise<void>((resolve) => {
+    const sub = router.subscribe(emId, () => resolve(), ['StasisStart']);
+    disposers.defer('em-subscription', () => sub.cancel());
+  });
+  await control.createBridge(brId);
+  disposers.defer('bridge', () => control.destroyBridge(brId));
+  const remote = await control.createExternalMedia({
+    channelId: emId,
+    app: o.app,
+    externalHost: o.localRtpAddress,
+    format: o.format,
+    data: `media,${o.callId}`,
+  });
+  disposers.defer('external-media', () => control.hangup(emId));
+  await withTimeout(emReady, 3000, () => new BridgeError('EM_NOT_IN_STASIS', 'ExternalMedia channel did not enter Stasis'));
+  if (o.isEnding()) return undefined;
+  await control.addToBridge(brId, [o.legChannelId, emId]);
+  return remote;
+}
