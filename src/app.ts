@@ -94,6 +94,7 @@ export class App {
       store: this.store,
       log,
       isAriConnected: () => this.ari.isConnected,
+      trunkState: () => control.endpointState('PJSIP', config.sipTrunkEndpoint),
       events: this.events,
       metrics: this.metrics,
       inbound: { isEnabled: config.isInboundEnabled, agents: config.inboundAgents },

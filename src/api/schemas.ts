@@ -286,6 +286,14 @@ export const healthSchema = Joi.object({
   status: Joi.string().valid('ok', 'unavailable').label('HealthStatus').required(),
   ari: Joi.string().valid('connected', 'disconnected').label('AriState').required(),
   active_calls: counter.required(),
+  accepting_calls: Joi.boolean().description('False during a graceful stop: new calls get 503'),
+  trunk: Joi.object({
+    endpoint: Joi.string().required().example('exolve'),
+    state: Joi.string()
+      .valid('online', 'offline', 'unknown')
+      .required()
+      .description('ARI endpoint state: online while the carrier answers our authenticated OPTIONS with 2xx (qualify_2xx_only)'),
+  }).label('TrunkHealth'),
   version: Joi.string().required(),
 }).label('Health');
 

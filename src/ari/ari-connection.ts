@@ -68,9 +68,13 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     return this.#reconnects;
   }
 
-  /** The REST client. Throws ServiceUnavailableError while no client exists. */
+  /**
+   * The REST client. Throws ServiceUnavailableError unless the events socket is up: while it is
+   * down Asterisk is likely unreachable, and ari-client requests to an unreachable Asterisk never
+   * settle. What fails meanwhile is repaired by the reconcile after the reconnect.
+   */
   get client(): Client {
-    if (!this.#client || this.#state === 'stopped') {
+    if (!this.#client || this.#state !== 'connected') {
       throw new ServiceUnavailableError('ARI_UNAVAILABLE', 'Asterisk (ARI) is not connected');
     }
     return this.#client;

@@ -3,17 +3,21 @@ import type { Logger } from 'pino';
 import type { StasisStartEvent } from '../ari/ari-events';
 import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl } from '../ari/call-control';
-import { CallNotFoundError, ServiceUnavailableError } from '../errors';
+import { BridgeError, CallNotFoundError, ServiceUnavailableError } from '../errors';
 import { Call, type CallOrigin, type CallSettings } from './call';
 import { recordingName } from './ari-ids';
 import { CallRegistry } from './call-registry';
 import type { CallStore } from './call-store';
-import type { CallApi, CallView, StartCallRequest } from './call-view';
+import type { CallApi, CallView, StartCallRequest, TrunkHealth } from './call-view';
 import type { CallListPage, CallListQuery } from './call-record';
 import type { CallEventBus } from '../events/call-events';
 import { publishCallEvents } from '../events/publish-call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
 import type { AgentConnector, MediaSessionFactory } from './ports';
+import { withTimeout } from '../lifecycle/timers';
+
+/** GET /health must answer even when Asterisk hangs: the trunk state is `unknown` after this. */
+const TRUNK_STATE_TIMEOUT_MS = 1000;
 
 export interface CallServiceDeps {
   control: CallControl;
@@ -24,6 +28,8 @@ export interface CallServiceDeps {
   store: CallStore;
   log: Logger;
   isAriConnected: () => boolean;
+  /** ARI state of the trunk endpoint (GET /ari/endpoints/PJSIP/<trunk>); absent: not reported. */
+  trunkState?: () => Promise<string>;
   events: CallEventBus;
   metrics: GatewayMetrics;
   /** Calls arriving on the trunk: taken or refused, and which agent answers each dialled number. */
@@ -109,8 +115,21 @@ export class CallService implements CallApi {
     return this.getCall(id);
   }
 
-  health(): { ari: 'connected' | 'disconnected'; activeCalls: number } {
-    return { ari: this.#deps.isAriConnected() ? 'connected' : 'disconnected', activeCalls: this.#registry.size };
+  health(): { ari: 'connected' | 'disconnected'; activeCalls: number; isAccepting: boolean } {
+    return { ari: this.#deps.isAriConnected() ? 'connected' : 'disconnected', activeCalls: this.#registry.size, isAccepting: this.#isAccepting };
+  }
+
+  async trunkHealth(): Promise<TrunkHealth> {
+    const { settings, trunkState, log } = this.#deps;
+    const endpoint = settings.trunkEndpoint;
+    if (!trunkState || !this.#deps.isAriConnected()) return { endpoint, state: 'unknown' };
+    try {
+      const state = await withTimeout(trunkState(), TRUNK_STATE_TIMEOUT_MS, () => new BridgeError('ARI_TIMEOUT', 'ARI did not report the trunk state in time'));
+      return { endpoint, state: state === 'online' || state === 'offline' ? state : 'unknown' };
+    } catch (err) {
+      log.debug({ err }, 'trunk state unavailable');
+      return { endpoint, state: 'unknown' };
+    }
   }
 
   /**
@@ -119,13 +138,16 @@ export class CallService implements CallApi {
    */
   async reconcile(): Promise<void> {
     const { control, log } = this.#deps;
+    // Only a call whose leg existed before the listing can be missing from it: one placed while
+    // the listing runs (right after the reconnect) is not in it yet.
+    const placed = this.#registry.all().filter((c) => c.hasChannel);
     const [channels, bridges] = await Promise.all([control.listChannels(), control.listBridges()]);
     const live = new Set(this.#registry.all().map((c) => c.id));
     const present = new Set(channels.map((c) => c.id));
-    for (const call of this.#registry.all()) {
+    for (const call of placed) {
       if (!present.has(call.channelId) && call.state !== 'ended') {
         log.warn({ callId: call.id }, 'call leg gone after ARI reconnect');
-        void call.end('error');
+        void call.end('error', new BridgeError('ARI_CHANNEL_GONE', 'the call leg was gone when ARI reconnected (Asterisk restarted?)'));
       }
     }
     const owner = (id: string): string | undefined => /^vg-(?:em-|br-|tr-)?(.+)$/.exec(id)?.[1];

@@ -74,6 +74,18 @@ export interface StartCallRequest {
   maxDurationS?: number;
 }
 
+/**
+ * The trunk endpoint's ARI state. Asterisk 22 exposes no outbound-registration status over ARI
+ * (only AMI and the CLI have it); the endpoint state comes from qualifying its AOR contact with
+ * OPTIONS, and with `qualify_2xx_only = yes` (asterisk-conf/pjsip.conf) it is `online` only while
+ * the carrier answers our authenticated OPTIONS with 2xx: reachable and accepting our credentials.
+ * `unknown` while ARI is down or does not answer.
+ */
+export interface TrunkHealth {
+  endpoint: string;
+  state: 'online' | 'offline' | 'unknown';
+}
+
 /** The use-cases the REST API needs; implemented by CallService, faked in API tests. */
 export interface CallApi {
   /** Places the call; resolves once it is dialing. Throws ServiceUnavailableError when it can't. */
@@ -82,7 +94,10 @@ export interface CallApi {
   getCall(id: string): CallView;
   /** Hangs up (idempotent for ended calls); throws CallNotFoundError. */
   hangupCall(id: string): Promise<CallView>;
-  health(): { ari: 'connected' | 'disconnected'; activeCalls: number };
+  /** `isAccepting` is false once a graceful stop began (new calls get 503). */
+  health(): { ari: 'connected' | 'disconnected'; activeCalls: number; isAccepting?: boolean };
+  /** The SIP trunk as Asterisk sees it (GET /health shows it when implemented). Never rejects. */
+  trunkHealth?(): Promise<TrunkHealth>;
   /** The call's recording (wav); undefined when it has none. Throws CallNotFoundError. */
   getRecording?(id: string): Promise<Buffer | undefined>;
   /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */

@@ -1,9 +1,12 @@
 /**
- * Readiness: the gateway can place calls only while its ARI connection is up, so `GET /health`
- * answers 503 otherwise (load balancers and `curl -f` treat that as not ready).
+ * Readiness: the gateway can place calls only while its ARI connection is up and it is not shutting
+ * down, so `GET /health` answers 503 otherwise (load balancers and `curl -f` treat that as not
+ * ready). The trunk's state is reported but does not change the status code: Asterisk qualifies it
+ * only every qualify_frequency seconds, so right after an Asterisk start it reads `offline` for up
+ * to a minute although calls go through.
  */
 import type { ServerRoute } from '@hapi/hapi';
-import type { CallApi } from '../../call/call-view';
+import type { CallApi, TrunkHealth } from '../../call/call-view';
 import { RETRY_AFTER_S } from '../error-mapping';
 import { healthSchema } from '../schemas';
 
@@ -12,6 +15,10 @@ export interface HealthBody {
   status: 'ok' | 'unavailable';
   ari: 'connected' | 'disconnected';
   active_calls: number;
+  /** False during a graceful stop (new calls get 503); present when the service reports it. */
+  accepting_calls?: boolean;
+  /** The SIP trunk endpoint's state over ARI; present when the service reports it. */
+  trunk?: TrunkHealth;
   version: string;
 }
 
@@ -21,16 +28,24 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
     {
       method: 'GET',
       path: '/health',
-      handler: (_request, h) => {
-        const { ari, activeCalls } = calls.health();
-        const isReady = ari === 'connected';
-        const body: HealthBody = { status: isReady ? 'ok' : 'unavailable', ari, active_calls: activeCalls, version };
+      handler: async (_request, h) => {
+        const { ari, activeCalls, isAccepting } = calls.health();
+        const trunk = await calls.trunkHealth?.();
+        const isReady = ari === 'connected' && isAccepting !== false;
+        const body: HealthBody = {
+          status: isReady ? 'ok' : 'unavailable',
+          ari,
+          active_calls: activeCalls,
+          ...(isAccepting === undefined ? {} : { accepting_calls: isAccepting }),
+          ...(trunk === undefined ? {} : { trunk }),
+          version,
+        };
         const response = h.response(body).code(isReady ? 200 : 503);
         return isReady ? response : response.header('Retry-After', String(RETRY_AFTER_S));
       },
       options: {
         tags: ['api', 'health'],
-        description: 'Readiness: 200 while connected to Asterisk (ARI), else 503',
+        description: 'Readiness: 200 while connected to Asterisk (ARI) and accepting calls, else 503; reports the trunk state',
         auth: false, // load balancers and probes carry no token; the body holds nothing sensitive
         cache: { otherwise: 'no-store' },
         response: { status: { 200: healthSchema, 503: healthSchema } },
@@ -38,7 +53,7 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
           'hapi-swagger': {
             responses: {
               200: { description: 'Ready', schema: healthSchema },
-              503: { description: 'Not ready: ARI disconnected', schema: healthSchema },
+              503: { description: 'Not ready: ARI disconnected or shutting down', schema: healthSchema },
             },
           },
         },
