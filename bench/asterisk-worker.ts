@@ -1,0 +1,157 @@
+/**
+ * Benchmark child: the whole gateway (App: REST, ARI, Call, media) against the real Asterisk pair,
+ * with the simulator in another child. Calls are placed through `POST /api/calls/start`; the carrier
+ * stand-in answers, plays 1 kHz and records what it receives. The media sessions are the real
+ * RtpMediaSession, built by an injected factory (AppDeps.createMedia) that only adds the timing
+ * clock and records which sessions exist.
+ */
+import pino from 'pino';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { App } from '../src/app';
+import { ResamplerPool } from '../src/audio/resampler';
+import { RtpMediaSession } from '../src/call/media-session';
+import type { MediaSession, MediaSessionFactory } from '../src/call/ports';
+import { loadConfig } from '../src/config';
+import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
+import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
+import type { GatewayProbe } from './lib/probe';
+import { simAgentId, type AsteriskWorkerSpec } from './lib/protocol';
+import { warmPool } from './lib/warm-pool';
+
+const spec = readSpec<AsteriskWorkerSpec>();
+const SETUP_TIMEOUT_MS = 60_000;
+
+interface CallStatusView {
+  id: string;
+  status: string;
+  metrics?: { ai_to_caller?: { packets?: number } };
+}
+
+/** The session as the Call sees it, with agent audio attributed to the probe. */
+function observed(session: RtpMediaSession, probe: GatewayProbe, outputFormat: Parameters<GatewayProbe['notePushedAudio']>[1]): MediaSession {
+  return {
+    pushAgentAudio: (bytes) => {
+      probe.notePushedAudio(bytes.length, outputFormat);
+      session.pushAgentAudio(bytes);
+    },
+    flushPlayout: () => session.flushPlayout(),
+    get playoutQueuedMs() {
+      return session.playoutQueuedMs;
+    },
+    start: (remote) => session.start(remote),
+    stopCallerAudio: () => session.stopCallerAudio(),
+    waitPlayoutDrained: (ms) => session.waitPlayoutDrained(ms),
+    metrics: () => session.metrics(),
+    playoutIssues: () => session.playoutIssues(),
+    get localAddress() {
+      return session.localAddress;
+    },
+    close: () => session.close(),
+  };
+}
+
+async function main(): Promise<void> {
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  const calls = spec.numbers.length;
+  const measure = new GatewayMeasure(); // its recorders are preallocated: before the baseline
+  const pool = new ResamplerPool({ maxIdle: calls * 2 });
+
+  const config = loadConfig({
+    ...spec.appEnv,
+    ELEVENLABS_API_URL: spec.simUrl,
+    ELEVENLABS_AGENT_ID: simAgentId(spec.agentFormat),
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    EXTERNAL_MEDIA_HOST: '127.0.0.1',
+    EXTERNAL_MEDIA_FORMAT: spec.format,
+    RTP_PORT_MIN: String(spec.rtpPortMin),
+    RTP_PORT_MAX: String(spec.rtpPortMax),
+    RESAMPLER_CONVERTER: spec.converter,
+    RING_TIMEOUT_S: '10',
+    CALL_DB_PATH: ':memory:',
+    SHUTDOWN_GRACE_S: '0',
+    LOG_LEVEL: 'warn',
+  });
+  const sessions: RtpMediaSession[] = [];
+  const createMedia: MediaSessionFactory = async (options) => {
+    const session = await RtpMediaSession.open({ config, pool, log, clock: measure.probe.clock }, options);
+    sessions.push(session);
+    return observed(session, measure.probe, options.agentOutputFormat);
+  };
+  const app = new App(config, log, { createMedia });
+  await app.start();
+  const baseUrl = app.server.info.uri;
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const until = async (what: string, check: () => Promise<boolean> | boolean): Promise<void> => {
+    const deadline = Date.now() + SETUP_TIMEOUT_MS;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  };
+
+  let base = memorySnapshot();
+  let poolWarm = base;
+  let poolWarmMs = 0;
+  let isClosing = false;
+  const callIds: string[] = [];
+  const close = (): void => {
+    if (isClosing) return;
+    isClosing = true;
+    (async () => {
+      for (const id of callIds) await api('DELETE', `/api/calls/${id}`).catch(() => undefined);
+      await until('calls to end', async () => {
+        const views = await Promise.all(callIds.map(async (id) => (await api<CallStatusView>('GET', `/api/calls/${id}`)).body));
+        return views.every((v) => !['dialing', 'ringing', 'answered'].includes(v.status));
+      }).catch((err: unknown) => log.warn({ err }, 'calls did not all end'));
+      measure.probe.uninstall();
+      await app.stop(0);
+      pool.close();
+      sendToParent({ type: 'closed' });
+      process.disconnect?.();
+    })().catch(failChild);
+  };
+  onParentMessage((m) => {
+    if (m.type === 'measure-start') {
+      measure.start(sessions);
+      sendToParent({ type: 'measuring' });
+    } else if (m.type === 'measure-stop') {
+      const gateway = measure.stop(sessions, { base, poolWarm, pool, poolWarmMs, unexpectedAgentCloses: 0 });
+      const p = measure.probe;
+      sendToParent({
+        type: 'asterisk-result',
+        result: { gateway, inboundIntervalMs: p.inboundIntervalMs.summary(), inboundDeviationMs: p.inboundDeviationMs.summary(), callIds, answered: sessions.length },
+      });
+    } else if (m.type === 'close') close();
+  }, close);
+
+  await until('ARI connected', () => app.ari.isConnected);
+  // Per-call figures are over the started App (its HTTP server, ARI client), not over an empty process.
+  base = memorySnapshot();
+  const warmStartMs = performance.now();
+  await warmPool(pool, { calls, format: spec.format, agentFormat: spec.agentFormat, converter: spec.converter });
+  poolWarmMs = performance.now() - warmStartMs;
+  poolWarm = memorySnapshot();
+  measure.probe.install();
+  for (const number of spec.numbers) {
+    const res = await api<CallStatusView>('POST', '/api/calls/start', { phone_number: `+${number}` });
+    if (res.status !== 201) throw new Error(`POST /api/calls/start: ${res.status} ${JSON.stringify(res.body)}`);
+    callIds.push(res.body.id);
+  }
+  await until('every call answered with agent audio flowing', async () => {
+    const views = await Promise.all(callIds.map(async (id) => (await api<CallStatusView>('GET', `/api/calls/${id}`)).body));
+    const failed = views.find((v) => !['dialing', 'ringing', 'answered'].includes(v.status));
+    if (failed !== undefined) throw new Error(`call ${failed.id} ended during setup: ${failed.status}`);
+    return views.every((v) => v.status === 'answered' && (v.metrics?.ai_to_caller?.packets ?? 0) > 0);
+  });
+  sendToParent({ type: 'ready', pid: process.pid });
+}
+
+main().catch(failChild);
