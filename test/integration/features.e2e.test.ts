@@ -178,6 +178,21 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     await pair.expectAriIdle(5000);
   });
 
+  it('the call leg carries its call id, agent and conversation id for `core show channel`', async function () {
+    await gw.start({});
+    const call = await gw.placeCall(pair.numbers.answer());
+    await gw.waitStatus(call.id, ['answered']);
+    const conversationId = await waitFor(() => gw.call(call.id).conversation_id, { what: 'conversation id' });
+    const { name } = await pair.ariGet<{ name: string }>(`/channels/vg-${call.id}`);
+    const shown = await waitFor(async () => {
+      const out = await pair.pbx.cli(`core show channel ${name}`);
+      return out.includes(`VG_CONVERSATION_ID=${conversationId}`) ? out : undefined;
+    }, { what: 'channel variables in core show channel' });
+    assert.match(shown, new RegExp(`VG_CALL_ID=${call.id}`));
+    assert.match(shown, /VG_AGENT_ID=default/);
+    await gw.endAndCheckClean(call.id);
+  });
+
   it('record: the call is recorded and the wav is downloadable from the API', async function () {
     await gw.start({ greeting: { freqHz: 440, durationMs: 1000 } });
     const call = await gw.placeCall(pair.numbers.answer(), { record: true });
