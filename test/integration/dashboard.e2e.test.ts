@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/logger';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
 import { waitFor } from '../helpers/wait-for';
+import { gatewayTestEnv } from './fixtures/gateway-harness';
 import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
 
 const AGENT_ID = 'agent_dashboard';
@@ -63,23 +64,13 @@ describe('dashboard in headless Chromium (real Asterisk pair + ElevenLabs simula
   let pageErrors: string[];
 
   async function startApp(env: Record<string, string> = {}): Promise<App> {
-    const config = loadConfig({
-      ...pair.appEnv,
-      ELEVENLABS_API_URL: sim.apiUrl,
-      ELEVENLABS_API_KEY: sim.apiKey,
-      ELEVENLABS_AGENT_ID: AGENT_ID,
-      API_HOST: '127.0.0.1',
-      API_PORT: '0',
-      API_TOKEN: TOKEN,
-      EXTERNAL_MEDIA_HOST: '127.0.0.1',
-      RTP_PORT_MIN: String(pair.ports.base + 2000),
-      RTP_PORT_MAX: String(pair.ports.base + 2999),
-      RING_TIMEOUT_S: '8',
-      CALL_DB_PATH: ':memory:',
-      SHUTDOWN_GRACE_S: '0',
-      METRICS_LOG_INTERVAL_MS: '1000', // metrics ticks every second, for the media column
-      ...env,
-    });
+    const config = loadConfig(
+      gatewayTestEnv(pair, sim, AGENT_ID, {
+        API_TOKEN: TOKEN,
+        METRICS_LOG_INTERVAL_MS: '1000', // metrics ticks every second, for the media column
+        ...env,
+      }),
+    );
     const level = process.env['E2E_LOG'];
     const started = new App(config, level ? createLogger({ level: level as 'debug' }) : silentLogger());
     app = started;

@@ -12,6 +12,7 @@ import { SqliteCallStore } from '../../src/store/sqlite-call-store';
 import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
 import type { SimConversation } from '../fakes/sim/conversation';
 import { waitFor } from '../helpers/wait-for';
+import { gatewayTestEnv } from './fixtures/gateway-harness';
 import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
 import { GatewayProcess } from './fixtures/gateway-process';
 import { ensurePbxRunning, startPbxAgain, startPbxVariant, stopPbx } from './fixtures/pbx-control';
@@ -122,22 +123,7 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
 
   /** The gateway's environment on the test bed, as src/config.ts reads it. */
   function gatewayEnv(env: Record<string, string> = {}): Record<string, string> {
-    return {
-      ...pair.appEnv,
-      ELEVENLABS_API_URL: sim.apiUrl,
-      ELEVENLABS_API_KEY: sim.apiKey,
-      ELEVENLABS_AGENT_ID: AGENT_ID,
-      API_HOST: '127.0.0.1',
-      API_PORT: '0',
-      EXTERNAL_MEDIA_HOST: '127.0.0.1',
-      RTP_PORT_MIN: String(pair.ports.base + 2000),
-      RTP_PORT_MAX: String(pair.ports.base + 2999),
-      RING_TIMEOUT_S: '8',
-      CALL_DB_PATH: ':memory:',
-      SHUTDOWN_GRACE_S: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    };
+    return gatewayTestEnv(pair, sim, AGENT_ID, { LOG_LEVEL: 'info', ...env });
   }
 
   /** An in-process App; stopped in afterEach. Resolves once ARI is connected. */
