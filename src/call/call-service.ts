@@ -86,7 +86,16 @@ export class CallService implements CallApi {
       metrics.frameIssues('late', issues.lateFrames);
       metrics.frameIssues('dropped', issues.droppedFrames);
     });
-    call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: new Date().toISOString(), digit }));
+    const now = (): string => new Date().toISOString();
+    call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));
+    call.on('amd', (result, cause) => {
+      events.publish({ type: 'amd', call_id: call.id, at: now(), result, cause });
+      save();
+    });
+    call.on('transferred', (to) => {
+      events.publish({ type: 'transferred', call_id: call.id, at: now(), to });
+      save();
+    });
     publishCallEvents(call, events);
     this.#registry.add(call);
     save();

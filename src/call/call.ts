@@ -83,6 +83,10 @@ interface CallEvents {
   firstAudio: [ms: number];
   /** The caller pressed a key. */
   dtmf: [digit: string];
+  /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */
+  amd: [result: string, cause: string];
+  /** The caller now talks to `phoneNumber`; the agent has left. */
+  transferred: [phoneNumber: string];
   ended: [CallView];
 }
 
@@ -398,6 +402,7 @@ export class Call extends EventEmitter<CallEvents> {
       await control.removeFromBridge(brId, [emId]);
       await control.addToBridge(brId, [legId]);
       this.#transferredTo = phoneNumber;
+      this.emit('transferred', phoneNumber);
       this.log.info('call transferred; agent leaves');
       // Let the tool result go out before the agent socket closes.
       setImmediate(() => {
@@ -492,6 +497,7 @@ export class Call extends EventEmitter<CallEvents> {
   async #onAmdResult(status: string, cause: string): Promise<void> {
     this.#isInAmd = false;
     this.#amdResult = status;
+    this.emit('amd', status, cause);
     this.log.info({ amd: status, cause }, 'answering machine detection');
     if (status === 'MACHINE' && this.#request.amd === 'hangup') {
       await this.end('answering-machine');

@@ -41,6 +41,17 @@ export interface DtmfEvent extends CallEventBase {
   type: 'dtmf';
   digit: string;
 }
+/** Answering-machine detection decided (only for calls placed with `amd`). */
+export interface AmdEvent extends CallEventBase {
+  type: 'amd';
+  result: string;
+  cause: string;
+}
+/** The agent transferred the caller to `to`, and left the call. */
+export interface TransferredEvent extends CallEventBase {
+  type: 'transferred';
+  to: string;
+}
 /** The call ended; the record is final. */
 export interface EndedEvent extends CallEventBase {
   type: 'ended';
@@ -61,7 +72,7 @@ export interface MetricsTickEvent extends CallEventBase {
 }
 
 /** Every live call event. */
-export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | DtmfEvent | EndedEvent | MetricsTickEvent;
+export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | DtmfEvent | AmdEvent | TransferredEvent | EndedEvent | MetricsTickEvent;
 /** The `type` of a CallEvent. */
 export type CallEventType = CallEvent['type'];
 

@@ -139,8 +139,14 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     const denied = await conv.callClientTool('transfer_to_number', { phone_number: '+78091234567' });
     assert.equal(denied?.isError, true, 'premium destinations are refused');
 
+    const transfers: string[] = [];
+    const sub = gw.app.events.subscribe((e) => {
+      if (e.type === 'transferred') transfers.push(e.to);
+    }, { callId: call.id });
     const result = await conv.callClientTool('transfer_to_number', { phone_number: `+${target}` }, { timeoutMs: 15_000 });
+    sub.cancel();
     assert.equal(result?.isError, false, JSON.stringify(result));
+    assert.deepEqual(transfers, [`+${target}`], 'the event stream tells of the transfer');
     await waitFor(() => conv.closeInfo, { what: 'agent socket closed after the transfer' });
     assert.equal(gw.call(call.id).transferred_to, `+${target}`);
     // Caller and target talk through the bridge: wait until a second of the target's audio went to the caller.
@@ -158,9 +164,15 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
 
   it('answering-machine detection: a machine is hung up on when asked; a human gets the agent', async function () {
     await gw.start({ greeting: { freqHz: 440, durationMs: 800 } });
+    const verdicts: string[] = [];
+    const sub = gw.app.events.subscribe((e) => {
+      if (e.type === 'amd') verdicts.push(e.result);
+    });
     const machine = await gw.placeCall(pair.numbers.answerMachine(), { amd: 'hangup' });
     const m = await gw.waitStatus(machine.id, ['completed', 'failed'], 20_000);
     assert.equal(m.amd_result, 'MACHINE');
+    assert.deepEqual(verdicts, ['MACHINE'], 'the event stream tells the verdict');
+    sub.cancel();
     assert.equal(m.end_reason, 'answering-machine');
     assert.equal(m.metrics.ai_to_caller.packets, 0, 'the agent never spoke to the machine');
 

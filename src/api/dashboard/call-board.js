@@ -139,6 +139,15 @@ export class CallBoard {
       case 'interruption':
         if (this.#active.has(id)) this.#o.transcripts.addLine(id, 'system', 'caller interrupted the agent', atMs);
         break;
+      case 'dtmf':
+        if (this.#active.has(id)) this.#o.transcripts.addLine(id, 'system', `caller pressed ${str('digit') ?? '?'}`, atMs);
+        break;
+      case 'amd':
+        if (this.#active.has(id)) this.#o.transcripts.addLine(id, 'system', `answering-machine detection: ${str('result') ?? '?'}`, atMs);
+        break;
+      case 'transferred':
+        if (this.#active.has(id)) this.#o.transcripts.addLine(id, 'system', `transferred to ${str('to') ?? '?'}; the agent left`, atMs);
+        break;
       case 'metrics':
         this.#showMetrics(id, /** @type {Metrics} */ (ev.metrics));
         break;
