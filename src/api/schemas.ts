@@ -271,6 +271,7 @@ export const callViewSchema = Joi.object({
   ended_at: isoTimestamp.allow(null).required(),
   hangup_cause: Joi.number().integer().allow(null).required().description('Q.850 cause: 16 normal clearing, 17 busy, 19 no answer'),
   hangup_cause_text: Joi.string().allow(null).required(),
+  hangup_sip_code: Joi.number().integer().allow(null).required().description('SIP response that ended the call, when known: 486 busy, 404 not found, 503 …'),
   end_reason: Joi.string()
     .allow(null)
     .required()

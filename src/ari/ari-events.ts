@@ -46,6 +46,8 @@ export interface ChannelDestroyedEvent extends AriEventBase {
   /** Q.850 cause code. */
   cause: number;
   cause_txt: string;
+  /** Technology cause; for PJSIP the SIP response code that ended the call (e.g. 486). */
+  tech_cause?: number;
 }
 export interface ChannelHangupRequestEvent extends AriEventBase {
   type: 'ChannelHangupRequest';

@@ -48,6 +48,8 @@ export interface CallView {
   /** Q.850 cause from Asterisk, e.g. 16 normal clearing, 17 busy, 19 no answer. */
   hangup_cause: number | null;
   hangup_cause_text: string | null;
+  /** SIP response that ended the call when Asterisk reports one (e.g. 486 busy, 404 not found). */
+  hangup_sip_code: number | null;
   /** Who or what ended the call: callee, api, agent, ring-timeout, max-duration, error, shutdown. */
   end_reason: string | null;
   error: string | null;

@@ -124,6 +124,7 @@ export class Call extends EventEmitter<CallEvents> {
   #error: string | null = null;
   #hangupCause: number | null = null;
   #hangupCauseText: string | null = null;
+  #sipCode: number | null = null;
   #conversationId: string | null = null;
   readonly #createdAt = new Date();
   #answeredAt: Date | null = null;
@@ -268,6 +269,7 @@ export class Call extends EventEmitter<CallEvents> {
       ended_at: this.#endedAt?.toISOString() ?? null,
       hangup_cause: this.#hangupCause,
       hangup_cause_text: this.#hangupCauseText,
+      hangup_sip_code: this.#sipCode,
       end_reason: this.#endReason,
       error: this.#error,
       transcript: [...this.#transcript],
@@ -434,6 +436,7 @@ export class Call extends EventEmitter<CallEvents> {
     if (event.type === 'ChannelDestroyed' && this.#hangupCause === null) {
       this.#hangupCause = event.cause;
       this.#hangupCauseText = event.cause_txt;
+      if (typeof event.tech_cause === 'number' && event.tech_cause > 0) this.#sipCode = event.tech_cause;
     }
     if (this.#state === 'ending' || this.#state === 'ended') {
       this.log.debug({ type: event.type }, 'event after end ignored');

@@ -78,6 +78,10 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE calls ADD COLUMN recording_url TEXT;
     `,
   },
+  {
+    version: 3,
+    sql: `ALTER TABLE calls ADD COLUMN hangup_sip_code INTEGER;`,
+  },
 ];
 
 /** Highest schema version this build knows. */
@@ -106,6 +110,7 @@ interface CallRow {
   amd_result: string | null;
   transferred_to: string | null;
   recording_url: string | null;
+  hangup_sip_code: number | null;
 }
 
 interface ListParams {
@@ -141,10 +146,10 @@ export class SqliteCallStore implements CallStore {
     this.#upsert = db.prepare<[CallRow]>(`
       INSERT INTO calls (id, direction, phone_number, status, conversation_id, created_ms, created_at, answered_at,
         ended_at, hangup_cause, hangup_cause_text, end_reason, error, status_history, transcript, metrics, updated_ms,
-        dialed_number, agent_id, amd_result, transferred_to, recording_url)
+        dialed_number, agent_id, amd_result, transferred_to, recording_url, hangup_sip_code)
       VALUES (@id, @direction, @phone_number, @status, @conversation_id, @created_ms, @created_at, @answered_at,
         @ended_at, @hangup_cause, @hangup_cause_text, @end_reason, @error, @status_history, @transcript, @metrics, @updated_ms,
-        @dialed_number, @agent_id, @amd_result, @transferred_to, @recording_url)
+        @dialed_number, @agent_id, @amd_result, @transferred_to, @recording_url, @hangup_sip_code)
       ON CONFLICT (id) DO UPDATE SET
         direction = excluded.direction, phone_number = excluded.phone_number, status = excluded.status,
         conversation_id = excluded.conversation_id, created_ms = excluded.created_ms, created_at = excluded.created_at,
@@ -152,7 +157,8 @@ export class SqliteCallStore implements CallStore {
         hangup_cause_text = excluded.hangup_cause_text, end_reason = excluded.end_reason, error = excluded.error,
         status_history = excluded.status_history, transcript = excluded.transcript, metrics = excluded.metrics,
         updated_ms = excluded.updated_ms, dialed_number = excluded.dialed_number, agent_id = excluded.agent_id,
-        amd_result = excluded.amd_result, transferred_to = excluded.transferred_to, recording_url = excluded.recording_url`);
+        amd_result = excluded.amd_result, transferred_to = excluded.transferred_to, recording_url = excluded.recording_url,
+        hangup_sip_code = excluded.hangup_sip_code`);
     // One statement for every filter combination: a NULL parameter disables its condition.
     this.#selectPage = db.prepare<[ListParams], CallRow>(`
       SELECT * FROM calls
@@ -308,6 +314,7 @@ function toRow(view: CallView, history: StatusChange[], nowMs: number): CallRow 
     amd_result: view.amd_result,
     transferred_to: view.transferred_to,
     recording_url: view.recording_url,
+    hangup_sip_code: view.hangup_sip_code,
   };
 }
 
@@ -321,6 +328,7 @@ function fromRow(row: CallRow): CallRecord {
     amd_result: row.amd_result,
     transferred_to: row.transferred_to,
     recording_url: row.recording_url,
+    hangup_sip_code: row.hangup_sip_code,
     status: row.status as CallStatus,
     conversation_id: row.conversation_id,
     created_at: row.created_at,

@@ -21,6 +21,7 @@ export function makeCallView(phoneNumber: string, id: string = randomUUID()): Ca
     amd_result: null,
     transferred_to: null,
     recording_url: null,
+    hangup_sip_code: null,
     phone_number: phoneNumber,
     status: 'dialing',
     conversation_id: null,

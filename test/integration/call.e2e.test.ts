@@ -213,17 +213,18 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   });
 
   const outcomes = [
-    ['busy', (p: AsteriskPair) => p.numbers.busy(), 'busy', 17],
-    ['no answer', (p: AsteriskPair) => p.numbers.noAnswer(), 'no-answer', 19],
-    ['rejected', (p: AsteriskPair) => p.numbers.unallocated(), 'failed', 1],
+    ['busy', (p: AsteriskPair) => p.numbers.busy(), 'busy', 17, 486],
+    ['no answer', (p: AsteriskPair) => p.numbers.noAnswer(), 'no-answer', 19, 480],
+    ['rejected', (p: AsteriskPair) => p.numbers.unallocated(), 'failed', 1, 404],
   ] as const;
-  for (const [name, number, status, cause] of outcomes) {
+  for (const [name, number, status, cause, sipCode] of outcomes) {
     it(`${name}: status ${status}, cause ${cause}, agent socket closed, nothing left behind`, async function () {
       await startApp({}, { RING_TIMEOUT_S: '5' });
       const call = await placeCall(number(pair));
       const view = await waitStatus(call.id, ['busy', 'no-answer', 'failed', 'completed'], 20_000);
       assert.equal(view.status, status, JSON.stringify(view));
       assert.equal(view.hangup_cause, cause, JSON.stringify(view));
+      assert.equal(view.hangup_sip_code, sipCode, JSON.stringify(view));
       assert.equal(view.answered_at, null);
       await waitFor(() => sim.activeConversations.length === 0, { what: 'agent sockets closed' });
       await pair.expectAriIdle(5000);

@@ -27,6 +27,7 @@ function finished(view: CallView, status: CallStatus = 'completed'): CallView {
     ended_at: new Date(Date.parse(view.created_at) + 65_000).toISOString(),
     hangup_cause: 16,
     hangup_cause_text: 'Normal Clearing',
+    hangup_sip_code: 486,
     end_reason: 'callee',
     conversation_id: 'conv_123',
     transcript: [
