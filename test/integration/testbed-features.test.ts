@@ -72,35 +72,12 @@ describe('Asterisk test bed: AMD, DTMF, bridge recording, inbound + transfer', f
     else await pair.cleanUpAri();
   });
 
-  /** Originate to the carrier through the trunk into our Stasis app; returns the channel id. */
-  async function originate(number: string, timeoutS = 30): Promise<string> {
-    const channelId = `tbf-${randomUUID()}`;
-    await ari.client.channels.originate({
-      endpoint: `PJSIP/${number}@${pair.trunkEndpoint}`,
-      app: pair.ari.app,
-      appArgs: `outbound,${channelId}`,
-      channelId,
-      formats: 'alaw,ulaw',
-      timeout: timeoutS,
-    });
-    return channelId;
-  }
+  const originate = (number: string, timeoutS?: number): Promise<string> =>
+    ari.originateToTrunk({ number, trunk: pair.trunkEndpoint, app: pair.ari.app, idPrefix: 'tbf', timeoutS });
+  const waitForAnswer = (channelId: string): Promise<AriEventJson> => ari.waitForAnswer(channelId);
+  const hangup = (channelId: string, endEvent?: 'ChannelDestroyed' | 'StasisEnd'): Promise<AriEventJson> =>
+    ari.hangupAndWait(channelId, endEvent);
 
-  /** StasisStart of an originated channel; fails at once, with the cause, if the call ends first. */
-  async function waitForAnswer(channelId: string): Promise<AriEventJson> {
-    const event = await ari.waitFor(
-      `StasisStart of ${channelId}`,
-      (e) => (e.type === 'StasisStart' || e.type === 'ChannelDestroyed') && e.channel?.id === channelId,
-    );
-    if (event.type === 'ChannelDestroyed') assert.fail(`call ended before answer: cause ${event.cause} (${event.cause_txt})`);
-    return event;
-  }
-
-  /** Hang up and wait for the end event (StasisEnd for inbound channels, see testbed.test.ts). */
-  async function hangup(channelId: string, endEvent: 'ChannelDestroyed' | 'StasisEnd' = 'ChannelDestroyed'): Promise<AriEventJson> {
-    await ari.client.channels.hangup({ channelId });
-    return ari.waitForChannel(endEvent, channelId);
-  }
 
   /** A raw ARI request (path after /ari); returns the response, which the caller must consume. */
   async function ariFetch(method: string, resourcePath: string): Promise<Response> {

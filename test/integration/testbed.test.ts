@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AsteriskInstance } from '../../scripts/lib/asterisk-instance';
@@ -41,38 +40,12 @@ describe('Asterisk test bed: PBX from asterisk-conf/ + carrier stand-in', functi
     else await pair.cleanUpAri();
   });
 
-  /** Originate to the carrier through the trunk into our Stasis app; returns the channel id. */
-  async function originate(number: string, timeoutS = 30): Promise<string> {
-    const channelId = `tb-${randomUUID()}`;
-    await ari.client.channels.originate({
-      endpoint: `PJSIP/${number}@${pair.trunkEndpoint}`,
-      app: pair.ari.app,
-      appArgs: `outbound,${channelId}`,
-      channelId,
-      formats: 'alaw,ulaw', // without it Asterisk offers PCMU first
-      timeout: timeoutS,
-    });
-    return channelId;
-  }
+  const originate = (number: string, timeoutS?: number): Promise<string> =>
+    ari.originateToTrunk({ number, trunk: pair.trunkEndpoint, app: pair.ari.app, idPrefix: 'tb', timeoutS });
+  const waitForAnswer = (channelId: string): Promise<AriEventJson> => ari.waitForAnswer(channelId);
+  const hangup = (channelId: string, endEvent?: 'ChannelDestroyed' | 'StasisEnd'): Promise<AriEventJson> =>
+    ari.hangupAndWait(channelId, endEvent);
 
-  /** StasisStart of an originated channel; fails at once, with the cause, if the call ends first. */
-  async function waitForAnswer(channelId: string): Promise<AriEventJson> {
-    const event = await ari.waitFor(
-      `StasisStart of ${channelId}`,
-      (e) => (e.type === 'StasisStart' || e.type === 'ChannelDestroyed') && e.channel?.id === channelId,
-    );
-    if (event.type === 'ChannelDestroyed') assert.fail(`call ended before answer: cause ${event.cause} (${event.cause_txt})`);
-    return event;
-  }
-
-  /**
-   * Hang up and wait for the end event: ChannelDestroyed for channels we originated; StasisEnd for
-   * inbound ones, whose ChannelDestroyed is not sent to the app once they have left Stasis.
-   */
-  async function hangup(channelId: string, endEvent: 'ChannelDestroyed' | 'StasisEnd' = 'ChannelDestroyed'): Promise<AriEventJson> {
-    await ari.client.channels.hangup({ channelId });
-    return ari.waitForChannel(endEvent, channelId);
-  }
 
   it('registers to the carrier, which then routes the account to our PBX', async function () {
     const registrations = await pair.pbx.cli('pjsip show registrations');
