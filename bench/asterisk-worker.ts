@@ -1,20 +1,19 @@
 /**
  * Benchmark child: the whole gateway (App: REST, ARI, Call, media) against the real Asterisk pair,
  * with the simulator in another child. Calls are placed through `POST /api/calls/start`; the carrier
- * stand-in answers, plays 1 kHz and records what it receives. The media sessions are the real
- * RtpMediaSession, built by an injected factory (AppDeps.createMedia) that only adds the timing
- * clock and records which sessions exist.
+ * stand-in answers, plays 1 kHz and records what it receives. The conversation links are the real
+ * LocalLink, opened by an injected opener (AppDeps.openLink) that only adds the timing clock and
+ * records which media sessions exist.
  */
 import pino from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { App } from '../src/app';
 import { ResamplerPool } from '../src/audio/resampler';
-import { RtpMediaSession } from '../src/call/media-session';
-import type { MediaSession, MediaSessionFactory } from '../src/call/ports';
+import type { RtpMediaSession } from '../src/media/media-session';
+import { createLocalLinkOpener } from '../src/media/local-link';
 import { loadConfig } from '../src/config';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
-import type { GatewayProbe } from './lib/probe';
 import { simAgentId, type AsteriskWorkerSpec } from './lib/protocol';
 import { warmPool } from './lib/warm-pool';
 
@@ -25,29 +24,6 @@ interface CallStatusView {
   id: string;
   status: string;
   metrics?: { ai_to_caller?: { packets?: number } };
-}
-
-/** The session as the Call sees it, with agent audio attributed to the probe. */
-function observed(session: RtpMediaSession, probe: GatewayProbe, outputFormat: Parameters<GatewayProbe['notePushedAudio']>[1]): MediaSession {
-  return {
-    pushAgentAudio: (bytes) => {
-      probe.notePushedAudio(bytes.length, outputFormat);
-      session.pushAgentAudio(bytes);
-    },
-    flushPlayout: () => session.flushPlayout(),
-    get playoutQueuedMs() {
-      return session.playoutQueuedMs;
-    },
-    start: (remote) => session.start(remote),
-    stopCallerAudio: () => session.stopCallerAudio(),
-    waitPlayoutDrained: (ms) => session.waitPlayoutDrained(ms),
-    metrics: () => session.metrics(),
-    playoutIssues: () => session.playoutIssues(),
-    get localAddress() {
-      return session.localAddress;
-    },
-    close: () => session.close(),
-  };
 }
 
 async function main(): Promise<void> {
@@ -73,12 +49,16 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
   });
   const sessions: RtpMediaSession[] = [];
-  const createMedia: MediaSessionFactory = async (options) => {
-    const session = await RtpMediaSession.open({ config, pool, log, clock: measure.probe.clock }, options);
-    sessions.push(session);
-    return observed(session, measure.probe, options.agentOutputFormat);
-  };
-  const app = new App(config, log, { createMedia });
+  const openLink = createLocalLinkOpener({
+    agent: { apiUrl: config.elevenLabsApiUrl, apiKey: undefined, defaultAgentId: config.elevenLabsAgentId, connectTimeoutMs: config.agentConnectTimeoutMs },
+    media: { config, pool, log, clock: measure.probe.clock },
+    log,
+    onOpened: ({ client, media }) => {
+      sessions.push(media);
+      client.on('audio', (e) => measure.probe.notePushedAudio(e.byteLength, client.outputFormat));
+    },
+  });
+  const app = new App(config, log, { openLink });
   await app.start();
   const baseUrl = app.server.info.uri;
   const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {

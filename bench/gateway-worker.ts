@@ -1,17 +1,17 @@
 /**
- * Benchmark child: the measured gateway process. N calls on the gateway's real media path
- * (RtpMediaSession over a shared ResamplerPool) each wired to a real agent socket (AgentClient via
- * createAgentConnector, as src/app.ts does) on the simulator child, with Asterisk's side played by
- * the rtp-peer child. Nothing else runs here, so process CPU and memory are the gateway's.
+ * Benchmark child: the measured gateway process. N calls on the gateway's real media path: the
+ * conversation links src/app.ts opens (LocalLink: RtpMediaSession over a shared ResamplerPool and
+ * a real AgentClient) on the simulator child, with Asterisk's side played by the rtp-peer child.
+ * Nothing else runs here, so process CPU and memory are the gateway's.
  *
  *   rtp-peer ──RTP 20 ms──► RtpMediaSession ──user_audio_chunk──► AgentClient ──ws──► sim-child
  *   rtp-peer ◄──paced RTP── RtpMediaSession ◄──pushAgentAudio──── AgentClient ◄──bursty audio──
  */
 import pino from 'pino';
 import { ResamplerPool } from '../src/audio/resampler';
-import { createAgentConnector } from '../src/agent/agent-session';
-import { RtpMediaSession } from '../src/call/media-session';
-import type { AgentSession } from '../src/call/ports';
+import type { RtpMediaSession } from '../src/media/media-session';
+import { createLocalLinkOpener } from '../src/media/local-link';
+import type { ConversationLink } from '../src/media/conversation-link';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
 import { warmPool } from './lib/warm-pool';
@@ -32,16 +32,6 @@ async function main(): Promise<void> {
   const poolWarm = memorySnapshot();
 
   measure.probe.install();
-  const connect = createAgentConnector(
-    { elevenLabsApiUrl: spec.simUrl, elevenLabsApiKey: undefined, elevenLabsAgentId: simAgentId(spec.agentFormat), agentConnectTimeoutMs: 15_000 },
-    log,
-  );
-  const agents: AgentSession[] = [];
-  for (let i = 0; i < spec.calls; i += CONNECT_BATCH) {
-    const batch = Math.min(CONNECT_BATCH, spec.calls - i);
-    agents.push(...(await Promise.all(Array.from({ length: batch }, () => connect({}, new AbortController().signal)))));
-  }
-
   let isClosing = false;
   let unexpectedAgentCloses = 0;
   const config = {
@@ -53,25 +43,32 @@ async function main(): Promise<void> {
     resamplerConverter: spec.converter,
   };
   const sessions: RtpMediaSession[] = [];
-  for (const agent of agents) {
-    const media = await RtpMediaSession.open(
-      { config, pool, log, clock: measure.probe.clock },
-      { agentInputFormat: agent.inputFormat, agentOutputFormat: agent.outputFormat, onCallerAudio: (bytes) => agent.sendAudio(bytes) },
-    );
-    sessions.push(media);
-    const outputFormat = agent.outputFormat;
-    agent.setHandlers({
-      onAudio: (bytes) => {
-        measure.probe.notePushedAudio(bytes.length, outputFormat);
-        media.pushAgentAudio(bytes);
-      },
-      onInterruption: () => media.flushPlayout(),
+  const open = createLocalLinkOpener({
+    agent: { apiUrl: spec.simUrl, apiKey: undefined, defaultAgentId: simAgentId(spec.agentFormat), connectTimeoutMs: 15_000 },
+    media: { config, pool, log, clock: measure.probe.clock },
+    log,
+    onOpened: ({ client, media }) => {
+      sessions.push(media);
+      client.on('audio', (e) => measure.probe.notePushedAudio(e.byteLength, client.outputFormat));
+    },
+  });
+  const links: ConversationLink[] = [];
+  for (let i = 0; i < spec.calls; i += CONNECT_BATCH) {
+    const batch = Math.min(CONNECT_BATCH, spec.calls - i);
+    links.push(...(await Promise.all(Array.from({ length: batch }, (_, k) => open(`bench-${i + k}`, {}, new AbortController().signal)))));
+  }
+  for (const link of links) {
+    link.setHandlers({
       onTranscript: () => undefined,
+      onInterruption: () => undefined,
       onEndCallRequested: () => undefined,
       onToolCall: () => undefined,
-      onClose: () => {
+      onAgentClosed: () => {
         if (!isClosing) unexpectedAgentCloses++;
       },
+      onFirstPlayout: () => undefined,
+      onFrameRefused: () => undefined,
+      onFailed: () => undefined,
     });
   }
 
@@ -79,7 +76,7 @@ async function main(): Promise<void> {
     if (isClosing) return;
     isClosing = true;
     measure.probe.uninstall();
-    Promise.all([...sessions.map((s) => s.close()), ...agents.map((a) => a.close())])
+    Promise.all(links.map((l) => l.close()))
       .then(() => {
         pool.close();
         sendToParent({ type: 'closed' });
@@ -89,7 +86,7 @@ async function main(): Promise<void> {
   };
   onParentMessage((m) => {
     if (m.type === 'start') {
-      m.remotes.forEach((remote, i) => sessions[i]?.start(remote));
+      m.remotes.forEach((remote, i) => links[i]?.start(remote));
       sendToParent({ type: 'started' });
     } else if (m.type === 'measure-start') {
       measure.start(sessions);
@@ -99,7 +96,7 @@ async function main(): Promise<void> {
       sendToParent({ type: 'gateway-result', result });
     } else if (m.type === 'close') close();
   }, close);
-  sendToParent({ type: 'ready', ports: sessions.map((s) => Number(s.localAddress.split(':').pop())), pid: process.pid });
+  sendToParent({ type: 'ready', ports: links.map((l) => Number(l.localRtpAddress.split(':').pop())), pid: process.pid });
 }
 
 main().catch(failChild);

@@ -15,7 +15,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { CallView } from '../src/call/call-view';
+import type { CallView } from '../src/model/call-view';
 import type { SequencedCallEvent } from '../src/events/call-events';
 import type { ElevenLabsSimulator } from '../test/fakes/elevenlabs-simulator';
 import { startAsteriskPair, stopAsteriskPair, type AsteriskPair } from '../test/integration/fixtures/asterisk-pair';
@@ -223,7 +223,7 @@ async function run(options: DemoOptions, stack: Stack, cleanup: CleanupStack, st
   }
   main.callId = created.id;
   timeline.mainCallId = created.id;
-  void caller.prepare(created.id);
+  caller.prepare(created.id).catch((err: unknown) => out(`caller: could not prepare the call (${String(err)})`));
   out(`HTTP 201 ${JSON.stringify({ id: created.id, status: created.status })}`);
   out();
   const ended = new Promise<SequencedCallEvent>((resolve) => (onMainEnded = resolve));

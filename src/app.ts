@@ -4,17 +4,19 @@ import { AriConnection } from './ari/ari-connection';
 import { AriEventRouter } from './ari/ari-event-router';
 import { AriCallControl } from './ari/call-control';
 import { createServer } from './api/server';
-import { createAgentConnector } from './agent/agent-session';
 import type { CallSettings } from './call/call';
 import { CallService } from './call/call-service';
-import type { CallStore } from './call/call-store';
+import type { CallStore } from './store/call-store';
+import { RecordWriter } from './store/record-writer';
 import { CallEventBus, type CallEventSubscription } from './events/call-events';
 import { GatewayMetrics } from './metrics/metrics';
 import { DestinationPolicy } from './policy/destination-policy';
+import { RateLimiter } from './policy/rate-limiter';
+import { TransferDestinations } from './policy/transfer-destinations';
 import { SqliteCallStore } from './store/sqlite-call-store';
-import { createMediaSessionFactory } from './call/media-session';
 import { ResamplerPool } from './audio/resampler';
-import type { AgentConnector, MediaSessionFactory } from './call/ports';
+import { createLocalLinkOpener } from './media/local-link';
+import type { LinkOpener } from './media/conversation-link';
 import type { Config } from './config';
 
 export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
@@ -22,9 +24,11 @@ export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
 /** Overridable parts, for tests. */
 export interface AppDeps {
   store?: CallStore;
-  connectAgent?: AgentConnector;
-  createMedia?: MediaSessionFactory;
+  openLink?: LinkOpener;
 }
+
+/** How long the shutdown waits for pending record writes before giving up on them. */
+const RECORD_FLUSH_TIMEOUT_MS = 5000;
 
 /**
  * The composition root's product: one ARI connection, the call service and the HTTP API.
@@ -38,11 +42,11 @@ export class App {
   readonly router: AriEventRouter;
   readonly calls: CallService;
   readonly store: CallStore;
+  readonly writer: RecordWriter;
   readonly events: CallEventBus;
   readonly metrics = new GatewayMetrics();
   readonly #metricsSubscription: CallEventSubscription;
   readonly #resamplers: ResamplerPool;
-  readonly #policy: DestinationPolicy;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
 
@@ -58,9 +62,10 @@ export class App {
       log: log.child({ component: 'ari' }),
     });
     // Two resamplers per call: keep enough idle engines that call churn does not create new ones
-    // (each creation blocks the event loop for 10-40 ms; measured by npm run bench).
+    // (each creation blocks the event loop for 10-40 ms; docs/performance.md).
     this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
-    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath });
+    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
+    this.writer = new RecordWriter({ store: this.store, log: log.child({ component: 'store' }), onWriteError: () => this.metrics.storeError() });
     this.events = new CallEventBus(log.child({ component: 'events' }));
     this.#metricsSubscription = this.metrics.observeBus(this.events);
     const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }), {
@@ -73,7 +78,6 @@ export class App {
       deniedPrefixes: config.deniedPrefixes,
       isDefaultDenyEnabled: config.isPremiumDenyEnabled,
     });
-    this.#policy = policy;
     const settings: CallSettings = {
       ariApp: config.ariApp,
       trunkEndpoint: config.sipTrunkEndpoint,
@@ -86,21 +90,48 @@ export class App {
       ringingActivityIntervalMs: 4000,
       metricsLogIntervalMs: config.metricsLogIntervalMs,
       dtmfToAgent: config.dtmfToAgent,
+      sendDtmfMaxDigits: config.sendDtmfMaxDigits,
+      transfer: {
+        destinations: new TransferDestinations(config.transferDestinations),
+        maxAttempts: config.transferMaxAttempts,
+        ringTimeoutS: config.transferRingTimeoutS,
+        maxDurationS: config.transferMaxDurationS,
+      },
       checkDestination: (n) => policy.check(n),
+      releaseStepTimeoutMs: 3000,
     };
+    const openLink =
+      deps.openLink ??
+      createLocalLinkOpener({
+        agent: {
+          apiUrl: config.elevenLabsApiUrl,
+          apiKey: config.elevenLabsApiKey,
+          defaultAgentId: config.elevenLabsAgentId,
+          connectTimeoutMs: config.agentConnectTimeoutMs,
+        },
+        media: { config, pool: this.#resamplers, log: log.child({ component: 'media' }) },
+        log: log.child({ component: 'agent' }),
+      });
     this.calls = new CallService({
       control,
       router: this.router,
-      connectAgent: deps.connectAgent ?? createAgentConnector(config, log),
-      createMedia: deps.createMedia ?? createMediaSessionFactory({ config, pool: this.#resamplers, log: log.child({ component: 'media' }) }),
+      openLink,
       settings,
       store: this.store,
+      writer: this.writer,
       log,
       isAriConnected: () => this.ari.isConnected,
       trunkState: () => control.endpointState('PJSIP', config.sipTrunkEndpoint),
       events: this.events,
       metrics: this.metrics,
       inbound: { isEnabled: config.isInboundEnabled, agents: config.inboundAgents },
+      admission: {
+        maxConcurrentCalls: config.maxConcurrentCalls,
+        maxInboundCalls: config.maxInboundCalls,
+        attemptLimiter: new RateLimiter({ burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute }),
+        inboundLimiter: new RateLimiter({ burst: config.inboundRateLimitBurst, perMinute: config.inboundRateLimitPerMinute }),
+      },
+      destinationGuard: { assertAllowed: (n) => policy.assertAllowed(n) },
     });
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
@@ -123,8 +154,11 @@ export class App {
     if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}`);
     this.#phase = 'starting';
     // Calls a crash left in flight are over; their records say so before anything else runs.
-    const stale = this.store.markInFlightAsFailed('gateway restarted while the call was in progress');
+    const stale = await this.store.markInFlightAsFailed('gateway restarted while the call was in progress');
     if (stale.length > 0) this.log.warn({ count: stale.length }, 'in-flight calls from a previous run marked failed');
+    if (this.config.allowedPrefixes.length === 0) {
+      this.log.warn('ALLOWED_PREFIXES is empty: every country not on the deny list can be dialled (set it to the countries you call, e.g. +7)');
+    }
     const c = this.config;
     this.#server = await createServer({
       host: c.apiHost,
@@ -134,9 +168,6 @@ export class App {
       version: '0.1.0',
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
-      destinationPolicy: this.#policy,
-      rateLimit: { burst: c.rateLimitBurst, perMinute: c.rateLimitPerMinute },
-      maxConcurrentCalls: c.maxConcurrentCalls,
       metrics: this.metrics,
       events: this.events,
     });
@@ -148,7 +179,7 @@ export class App {
 
   /**
    * Stops in order: refuse new calls, let live calls end (up to `graceMs`), hang up the rest, stop
-   * the HTTP server, close ARI, then release resamplers and the call store.
+   * the HTTP server, close ARI, write the last records, then release resamplers and the store.
    */
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
@@ -158,9 +189,12 @@ export class App {
     if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
     await this.#server?.stop({ timeout: 2000 });
     await this.ari.stop();
+    const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
+    if (unwritten > 0) this.log.error({ unwritten }, 'call records not written at shutdown (the store is failing)');
+    this.writer.close();
     this.#resamplers.close();
     this.#metricsSubscription.cancel();
-    this.store.close();
+    await this.store.close();
     this.#phase = 'stopped';
     this.log.info('voice gateway stopped');
   }

@@ -1,8 +1,12 @@
 import Joi from 'joi';
 import type { ExternalMediaFormat } from './audio/frame';
 
-export type ConverterName = 'sinc_best' | 'sinc_medium' | 'sinc_fastest' | 'zero_order_hold' | 'linear';
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+import type { ConverterName } from './audio/resampler';
+
+export type { ConverterName };
+import type { LogLevel } from './logger';
+
+export type { LogLevel };
 
 /** Service configuration, parsed and validated once at start. Units are in the names. */
 export interface Config {
@@ -52,6 +56,21 @@ export interface Config {
   /** Dialled number (DID, digits only) → agent id; others go to `elevenLabsAgentId`. */
   readonly inboundAgents: Readonly<Record<string, string>>;
   readonly dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
+
+  /** TRANSFER_DESTINATIONS: exact E.164 numbers and `+prefix*` entries the agent may transfer to. Empty: none. */
+  readonly transferDestinations: readonly string[];
+  readonly transferMaxAttempts: number;
+  readonly transferRingTimeoutS: number;
+  readonly transferMaxDurationS: number;
+  /** Most DTMF digits the agent may send on one call. */
+  readonly sendDtmfMaxDigits: number;
+  /** Inbound calls at once (on top of MAX_CONCURRENT_CALLS, which counts every leg); undefined: no own limit. */
+  readonly maxInboundCalls: number | undefined;
+  /** Inbound calls per caller number: burst, then per minute. */
+  readonly inboundRateLimitBurst: number;
+  readonly inboundRateLimitPerMinute: number;
+  /** How long a write of call records waits for another connection's lock, ms. */
+  readonly callDbBusyTimeoutMs: number;
 }
 
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
@@ -106,6 +125,18 @@ const schema = Joi.object({
     .message('"INBOUND_AGENTS" must be a comma list of DID=agent_id, e.g. 74951234567=agent_sales,74957654321=agent_support')
     .optional(),
   DTMF_TO_AGENT: Joi.string().valid('user_message', 'contextual_update', 'off').default('user_message'),
+  TRANSFER_DESTINATIONS: Joi.string()
+    .pattern(/^\s*(\+[1-9][0-9]{7,14}|\+[0-9]{1,15}\*)\s*(,\s*(\+[1-9][0-9]{7,14}|\+[0-9]{1,15}\*)\s*)*$/)
+    .message('"TRANSFER_DESTINATIONS" must be a comma list of E.164 numbers (+74951234567) or prefixes ending in * (+7495123*)')
+    .optional(),
+  TRANSFER_MAX_ATTEMPTS: Joi.number().integer().min(0).max(10).default(1),
+  TRANSFER_RING_TIMEOUT_S: Joi.number().integer().min(5).max(120).default(30),
+  TRANSFER_MAX_DURATION_S: Joi.number().integer().min(10).max(14_400).default(600),
+  SEND_DTMF_MAX_DIGITS: Joi.number().integer().min(0).max(1000).default(64),
+  MAX_INBOUND_CALLS: Joi.number().integer().min(0).max(10_000).optional(),
+  INBOUND_RATE_LIMIT_BURST: Joi.number().integer().min(1).default(3),
+  INBOUND_RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(6),
+  CALL_DB_BUSY_TIMEOUT_MS: Joi.number().integer().min(0).max(10_000).default(250),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopback(String(env.API_HOST))) {
@@ -186,5 +217,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       ),
     ),
     dtmfToAgent: str('DTMF_TO_AGENT') as Config['dtmfToAgent'],
+    transferDestinations: Object.freeze(splitList(v.TRANSFER_DESTINATIONS)),
+    transferMaxAttempts: num('TRANSFER_MAX_ATTEMPTS'),
+    transferRingTimeoutS: num('TRANSFER_RING_TIMEOUT_S'),
+    transferMaxDurationS: num('TRANSFER_MAX_DURATION_S'),
+    sendDtmfMaxDigits: num('SEND_DTMF_MAX_DIGITS'),
+    maxInboundCalls: v.MAX_INBOUND_CALLS === undefined ? undefined : num('MAX_INBOUND_CALLS'),
+    inboundRateLimitBurst: num('INBOUND_RATE_LIMIT_BURST'),
+    inboundRateLimitPerMinute: num('INBOUND_RATE_LIMIT_PER_MINUTE'),
+    callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
   });
 }

@@ -19,20 +19,34 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel });
   const app = new App(config, log);
   let stopping = false;
-  const shutdown = (signal: string): void => {
+  const shutdown = (why: string, exitCode: number): void => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ why }, 'shutting down');
     app.stop().then(
-      () => process.exit(0),
+      () => process.exit(exitCode),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => shutdown('SIGTERM', 0));
+  // The lint rules (no floating promises) keep these idle; they are the last line, not the design.
+  // A stray rejection is one operation's failure: log, count, and let every call go on.
+  process.on('unhandledRejection', (reason) => {
+    app.metrics.processFault('unhandled_rejection');
+    log.error({ err: reason }, 'unhandled promise rejection (a bug: every promise should be handled)');
+  });
+  // An exception that unwound to the event loop may have left any state half-changed: stop taking
+  // calls, let the live ones finish within the shutdown grace (their media and agent keep going),
+  // then exit non-zero so the supervisor starts a clean process.
+  process.on('uncaughtException', (err) => {
+    app.metrics.processFault('uncaught_exception');
+    log.fatal({ err }, 'uncaught exception; draining and exiting');
+    shutdown('uncaught exception', 1);
+  });
   await app.start();
 }
 

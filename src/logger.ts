@@ -1,5 +1,7 @@
 import pino, { type Logger } from 'pino';
-import type { LogLevel } from './config';
+
+/** LOG_LEVEL values. */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
 /**
  * Paths pino removes from every log line. Secrets are always redacted; `pii.*` holds phone numbers

@@ -33,7 +33,9 @@ export function installExitGuards(deadlineMs: number): () => void {
     if (isExiting) return;
     isExiting = true;
     process.stderr.write(`bench: ${why}; stopping everything it started\n`);
-    runCleanups().finally(() => process.exit(1));
+    runCleanups()
+      .catch((err: unknown) => process.stderr.write(`bench: cleanup failed: ${String(err)}\n`))
+      .finally(() => process.exit(1));
   };
   const onSignal = (signal: NodeJS.Signals): void => bail(`got ${signal}`);
   process.on('SIGINT', onSignal);

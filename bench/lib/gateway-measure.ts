@@ -4,9 +4,9 @@
  * pause does not land inside what the RTP peer measures).
  */
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
-import type { RtpMediaSession } from '../../src/call/media-session';
+import type { RtpMediaSession } from '../../src/media/media-session';
 import type { ResamplerPool } from '../../src/audio/resampler';
-import type { PacerStats } from '../../src/rtp/pacer';
+import type { PacerStats } from '../../src/media/pacer';
 import { fullGc, LoadMeter } from './child';
 import { GatewayProbe } from './probe';
 import type { GatewayResult, MemorySnapshot } from './protocol';

@@ -19,7 +19,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { parseAgentAudioFormat, SAMPLES_PER_FRAME_8K, type AgentAudioFormat } from '../../src/audio/frame';
-import type { Clock } from '../../src/rtp/pacer';
+import type { Clock } from '../../src/media/pacer';
 import { Recorder } from './stats';
 
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;

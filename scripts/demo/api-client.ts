@@ -1,5 +1,5 @@
 /** The REST calls the demo makes, exactly as a user's script would (fetch, JSON, bearer token). */
-import type { CallView } from '../../src/call/call-view';
+import type { CallView } from '../../src/model/call-view';
 
 /** A non-2xx answer of the gateway, with its error body (`message`, `code`, `field`, `validation`). */
 export class ApiError extends Error {

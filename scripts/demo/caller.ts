@@ -56,14 +56,14 @@ export class DemoCaller {
     switch (event.type) {
       case 'dialing':
         // Published before the originate: the channel may not exist yet; 'ringing' tries again.
-        void this.#mute(this.#state(event.call_id), true);
+        this.#background(this.#mute(this.#state(event.call_id), true));
         return;
       case 'ringing':
-        void this.#mute(this.#state(event.call_id), true);
+        this.#background(this.#mute(this.#state(event.call_id), true));
         return;
       case 'answered': {
         const s = this.#state(event.call_id);
-        void this.#mute(s, true).then(() => this.#onAnswered(s));
+        this.#background(this.#mute(s, true).then(() => this.#onAnswered(s)));
         return;
       }
       case 'transcript':
@@ -143,7 +143,12 @@ export class DemoCaller {
   #schedule(s: CallerState, inMs: number): void {
     if (s.isEnded) return;
     clearTimeout(s.timer);
-    s.timer = setTimeout(() => void this.#talk(s), inMs);
+    s.timer = setTimeout(() => this.#background(this.#talk(s)), inMs);
+  }
+
+  /** Runs `work` without waiting; a failure is reported on stderr rather than lost. */
+  #background(work: Promise<unknown>): void {
+    work.catch((err: unknown) => process.stderr.write(`caller step failed: ${String(err)}\n`));
   }
 
   async #talk(s: CallerState): Promise<void> {
@@ -152,7 +157,7 @@ export class DemoCaller {
     s.turns += 1;
     if (!(await this.#mute(s, false))) return;
     this.#opts.note(s.callId, `caller talks for ${(talkMs / 1000).toFixed(1)} s (the carrier's 1 kHz tone, unmuted)`);
-    s.timer = setTimeout(() => void this.#mute(s, true), talkMs);
+    s.timer = setTimeout(() => this.#background(this.#mute(s, true)), talkMs);
   }
 
   /** Mute or unmute the phone's audio into the bridge; false if the channel is gone. */

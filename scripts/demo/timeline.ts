@@ -3,7 +3,7 @@
  * line per status change or transcript line, and the bridge metrics in the predecessor's layout.
  * Pure formatting; the caller writes the lines.
  */
-import type { BridgeMetrics, CallView } from '../../src/call/call-view';
+import type { BridgeMetrics, CallView } from '../../src/model/call-view';
 import type { SequencedCallEvent } from '../../src/events/call-events';
 
 /** ANSI styling, off when the output is not a terminal or NO_COLOR is set. */

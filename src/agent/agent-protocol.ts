@@ -3,8 +3,8 @@
  *
  * Client → server messages are typed in their wire shape (snake_case) and encoded with
  * `encodeAgentMessage`. Server → client messages are validated once in `decodeAgentMessage` and
- * come out normalised (camelCase, numeric event ids, audio already decoded from base64), so the
- * socket shell never touches raw JSON. See /work/shared/notes/elevenlabs-protocol.md §3, §4.
+ * come out normalised (camelCase, numeric event ids), so the socket shell never touches raw JSON.
+ * The protocol as implemented: docs/agent-protocol.md.
  *
  * No I/O here; imports only `errors` and the audio format table.
  */
@@ -154,11 +154,17 @@ export interface AudioAlignment {
   charDurationsMs: number[];
 }
 
-/** One chunk of agent speech in `agentOutputAudioFormat`; all chunks of one reply share `eventId` (§4.2). */
+/**
+ * One chunk of agent speech in `agentOutputAudioFormat`; all chunks of one reply share `eventId`.
+ * The audio stays base64 until a consumer wants it: a chunk below the interruption watermark, or
+ * one too big for the playout queue, is dropped without being decoded (docs/agent-protocol.md).
+ */
 export interface AgentAudioMessage {
   type: 'audio';
   eventId: number;
-  audio: Buffer;
+  audioBase64: string;
+  /** Length of the decoded audio, bytes. */
+  audioBytes: number;
   alignment: AudioAlignment | undefined;
 }
 
@@ -261,6 +267,12 @@ export type AgentServerMessage =
   | AgentToolResponseMessage
   | AgentErrorMessage
   | UnknownServerMessage;
+
+/** Bytes `base64` decodes to (RFC 4648 §4: 3 bytes per 4 characters, less the padding). */
+export function base64DecodedBytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((base64.length * 3) / 4) - padding);
+}
 
 /** Raw frame payload as handed over by `ws` (`RawData`), or a string. */
 export type AgentRawData = Buffer | ArrayBuffer | Buffer[] | string;
@@ -366,13 +378,8 @@ function decodeObject(msg: Json): AgentServerMessage {
     }
     case 'audio': {
       const p = payload(msg, 'audio_event', type);
-      // Decoded here, once; the shell and the media pipeline only see bytes.
-      return {
-        type,
-        eventId: reqEventId(p, type),
-        audio: Buffer.from(reqString(p, 'audio_base_64', type), 'base64'),
-        alignment: decodeAlignment(p.alignment),
-      };
+      const audioBase64 = reqString(p, 'audio_base_64', type);
+      return { type, eventId: reqEventId(p, type), audioBase64, audioBytes: base64DecodedBytes(audioBase64), alignment: decodeAlignment(p.alignment) };
     }
     case 'interruption': {
       const p = payload(msg, 'interruption_event', type);

@@ -8,8 +8,8 @@
  * model name. Error messages never echo the submitted phone number.
  */
 import Joi from 'joi';
-import { MAX_LIST_LIMIT, decodeCursor } from '../call/call-record';
-import type { CallStatus } from '../call/call-view';
+import { MAX_LIST_LIMIT, decodeCursor } from '../model/call-record';
+import type { CallStatus } from '../model/call-view';
 
 /** E.164 (ITU-T E.164 §6): "+", then up to 15 digits, the first being a country code digit 1-9. We require ≥ 8. */
 export const E164_PATTERN = /^\+[1-9][0-9]{7,14}$/;
@@ -288,6 +288,7 @@ export const healthSchema = Joi.object({
   ari: Joi.string().valid('connected', 'disconnected').label('AriState').required(),
   active_calls: counter.required(),
   accepting_calls: Joi.boolean().description('False during a graceful stop: new calls get 503'),
+  store: Joi.string().valid('ok', 'failing').description('failing while call records cannot be written: new calls get 503 STORE_UNAVAILABLE'),
   trunk: Joi.object({
     endpoint: Joi.string().required().example('exolve'),
     state: Joi.string()

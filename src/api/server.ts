@@ -9,11 +9,9 @@ import Vision from '@hapi/vision';
 import HapiSwagger from 'hapi-swagger';
 import type { ValidationErrorItem } from 'joi';
 import type { Logger } from 'pino';
-import type { CallApi } from '../call/call-view';
+import type { CallApi } from '../model/call-api';
 import type { CallEventBus } from '../events/call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
-import type { DestinationPolicy } from '../policy/destination-policy';
-import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
 import { registerTokenAuth } from './auth';
 import { callRoutes } from './routes/calls';
 import { dashboardRoutes } from './routes/dashboard';
@@ -59,12 +57,6 @@ export interface ServerOptions {
   apiTokens?: readonly string[];
   /** METRICS_TOKEN: the only token GET /metrics accepts. Absent: /metrics is open. */
   metricsToken?: string;
-  /** Destination policy applied to every call request (403 naming `phone_number`). */
-  destinationPolicy?: DestinationPolicy;
-  /** Per-token rate limit of call attempts (POST /api/calls, /api/calls/start) → 429 + Retry-After. */
-  rateLimit?: RateLimiterOptions;
-  /** MAX_CONCURRENT_CALLS: at the limit, call attempts get 503 AT_CAPACITY + Retry-After. */
-  maxConcurrentCalls?: number;
   /** Serve GET /metrics from these metrics. */
   metrics?: GatewayMetrics;
   /** Serve GET /api/events (SSE) from this bus. */
@@ -79,9 +71,9 @@ export interface ServerOptions {
  * validation `failAction` whose 400 names the offending fields.
  *
  * Optional operations and security (each off when its option is absent): bearer auth on every route
- * but /health, /docs, /openapi.json (and /metrics, which takes METRICS_TOKEN or is open); the
- * destination policy, per-token rate limit and concurrency cap on call placement; GET /metrics;
- * GET /api/events (SSE, whose streams are ended in onPreStop so `stop()` does not wait for them).
+ * but /health, /docs, /openapi.json (and /metrics, which takes METRICS_TOKEN or is open); GET
+ * /metrics; GET /api/events (SSE, whose streams are ended in onPreStop so `stop()` does not wait
+ * for them). Admission of calls (rate limits, destination policy, capacity) is the call service's.
  *
  * Does not listen: the caller calls `server.start()` and, on shutdown, `server.stop()`. The `/docs`
  * page route is added by hapi-swagger at initialize time, so tests that `inject` it must
@@ -135,9 +127,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     },
   ]);
 
-  const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit);
-  const guards = { policy: options.destinationPolicy, limiter, maxConcurrentCalls: options.maxConcurrentCalls };
-  server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
+  server.route([...callRoutes(calls), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
   if (options.events !== undefined) {
     const events = eventRoutes({ bus: options.events, log, heartbeatMs: options.eventsHeartbeatMs });

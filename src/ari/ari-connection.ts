@@ -84,7 +84,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
   start(): void {
     if (this.#state !== 'idle') return;
     this.#state = 'connecting';
-    void this.#attempt();
+    this.#attemptInBackground();
   }
 
   async stop(): Promise<void> {
@@ -167,6 +167,11 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     this.emit('connected', isReconnect);
   }
 
+  /** `#attempt` handles its own failures; a rejection here would be a bug, logged rather than lost. */
+  #attemptInBackground(): void {
+    this.#attempt().catch((err: unknown) => this.#opts.log.error({ err }, 'ARI connect attempt failed unexpectedly'));
+  }
+
   #scheduleRetry(): void {
     if (this.#state === 'stopped') return;
     if (this.#state === 'connected') {
@@ -174,7 +179,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
       this.emit('disconnected');
     }
     clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => void this.#attempt(), this.#retryDelayMs);
+    this.#retryTimer = setTimeout(() => this.#attemptInBackground(), this.#retryDelayMs);
     this.#retryDelayMs = Math.min(this.#retryDelayMs * 2, this.#opts.maxRetryDelayMs);
   }
 

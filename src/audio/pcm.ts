@@ -1,12 +1,8 @@
 /**
- * PCM16 sample conversions: Int16 ⇄ Float32 scaling, big-/little-endian bytes ⇄ Int16Array, and
- * the per-format telephony codec used on the RTP side. Loops over indices; no per-sample
- * allocation. Every function that takes an optional `out` writes into it and returns the filled
+ * PCM16 sample conversions: Int16 ⇄ Float32 scaling and big-/little-endian bytes ⇄ Int16Array.
+ * Loops over indices; no per-sample allocation. Every function that takes an optional `out` writes into it and returns the filled
  * view; without `out` it returns a new array owned by the caller.
  */
-import type { ExternalMediaFormat } from './frame';
-import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw } from './g711';
-import { PT_L16_MONO, PT_PCMA, PT_PCMU } from '../rtp/packet';
 
 /** Int16 full scale. Float samples are `int / 32768`, so -32768 maps to exactly -1. */
 const INT16_SCALE = 32768;
@@ -71,55 +67,6 @@ export function writePcm16LE(samples: Int16Array, out?: Buffer): Buffer {
     dst[j + 1] = (s >> 8) & 0xff;
   }
   return dst;
-}
-
-/**
- * The payload codec of one ExternalMedia format. Asterisk's side is always 8 kHz mono and expects
- * the static payload type below (a dynamic PT is silently dropped, asterisk-ari.md §2.2).
- */
-export interface TelephonyCodec {
-  readonly format: ExternalMediaFormat;
-  /** RTP payload type Asterisk uses for this format in both directions. */
-  readonly payloadType: number;
-  readonly sampleRateHz: 8000;
-  /** Payload bytes per sample: 2 for slin, 1 for G.711. */
-  readonly bytesPerSample: 1 | 2;
-  /** RTP payload → PCM16 at 8 kHz. `out` as in this module's other functions. */
-  decode(payload: Uint8Array, out?: Int16Array): Int16Array;
-  /** PCM16 at 8 kHz → RTP payload. */
-  encode(samples: Int16Array, out?: Buffer): Buffer;
-}
-
-const CODECS: Readonly<Record<ExternalMediaFormat, TelephonyCodec>> = Object.freeze({
-  slin: Object.freeze({
-    format: 'slin',
-    payloadType: PT_L16_MONO,
-    sampleRateHz: 8000,
-    bytesPerSample: 2,
-    decode: readPcm16BE,
-    encode: writePcm16BE,
-  }),
-  ulaw: Object.freeze({
-    format: 'ulaw',
-    payloadType: PT_PCMU,
-    sampleRateHz: 8000,
-    bytesPerSample: 1,
-    decode: decodeUlaw,
-    encode: encodeUlaw,
-  }),
-  alaw: Object.freeze({
-    format: 'alaw',
-    payloadType: PT_PCMA,
-    sampleRateHz: 8000,
-    bytesPerSample: 1,
-    decode: decodeAlaw,
-    encode: encodeAlaw,
-  }),
-} satisfies Record<ExternalMediaFormat, TelephonyCodec>);
-
-/** The codec for an ExternalMedia format. Stateless and shared. */
-export function telephonyCodecFor(format: ExternalMediaFormat): TelephonyCodec {
-  return CODECS[format];
 }
 
 function fit<T extends Int16Array | Float32Array>(out: T, length: number): T {

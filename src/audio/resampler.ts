@@ -21,8 +21,10 @@
 import { ConverterType, create as createSrc } from '@alexanderolsen/libsamplerate-js';
 // The package is a UMD bundle flagged `__esModule`: under this repo's CommonJS output a default
 // import (`import LSR from …`) type-checks but is `undefined` at runtime. Named imports work.
-import type { ConverterName } from '../config';
 import { float32ToInt16 } from './pcm';
+
+/** libsamplerate's converters, by the names RESAMPLER_CONVERTER takes. */
+export type ConverterName = 'sinc_best' | 'sinc_medium' | 'sinc_fastest' | 'zero_order_hold' | 'linear';
 
 type SrcInstance = Awaited<ReturnType<typeof createSrc>>;
 type ConverterTypeValue = SrcInstance['converterType'];

@@ -1,4 +1,4 @@
-import type { AgentToolCall } from './ports';
+import type { AgentToolCall } from '../media/conversation-link';
 
 /**
  * The client tools the gateway runs for the agent (`client_tool_call` → `client_tool_result`).

@@ -4,28 +4,39 @@ import type { StasisStartEvent } from '../ari/ari-events';
 import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl } from '../ari/call-control';
 import { BridgeError, CallNotFoundError, ServiceUnavailableError } from '../errors';
-import { Call, type CallOrigin, type CallSettings } from './call';
-import { recordingName } from './ari-ids';
-import { CallRegistry } from './call-registry';
-import type { CallStore } from './call-store';
-import type { CallApi, CallView, StartCallRequest, TrunkHealth } from './call-view';
-import type { CallListPage, CallListQuery } from './call-record';
+import { withTimeout } from '../lifecycle/timers';
+import type { LinkOpener } from '../media/conversation-link';
+import type { CallApi, CallRequester, ServiceHealth } from '../model/call-api';
+import type { CallListPage, CallListQuery, CallRecord } from '../model/call-record';
+import type { CallView, StartCallRequest, TrunkHealth } from '../model/call-view';
 import type { CallEventBus } from '../events/call-events';
 import { publishCallEvents } from '../events/publish-call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
-import type { AgentConnector, MediaSessionFactory } from './ports';
-import { withTimeout } from '../lifecycle/timers';
+import type { RecordWriter } from '../store/record-writer';
+import type { CallStore } from '../store/call-store';
+import { Admission, isInboundRefusal, type AdmissionOptions, type AdmissionTicket, type InboundRefusal } from './admission';
+import { recordingName } from './ari-ids';
+import { Call, type CallOrigin, type CallSettings } from './call';
+import { CallFacts } from './call-facts';
+import { CallRegistry } from './call-registry';
+import { reconcileAsterisk } from './reconcile';
 
 /** GET /health must answer even when Asterisk hangs: the trunk state is `unknown` after this. */
 const TRUNK_STATE_TIMEOUT_MS = 1000;
 
+/** The destination policy as the service uses it (src/policy/destination-policy.ts). */
+export interface DestinationGuard {
+  /** Throws PolicyError (403) naming the refused field. */
+  assertAllowed(phoneNumber: string, callerId?: string): void;
+}
+
 export interface CallServiceDeps {
   control: CallControl;
   router: AriEventRouter;
-  connectAgent: AgentConnector;
-  createMedia: MediaSessionFactory;
+  openLink: LinkOpener;
   settings: CallSettings;
   store: CallStore;
+  writer: RecordWriter;
   log: Logger;
   isAriConnected: () => boolean;
   /** ARI state of the trunk endpoint (GET /ari/endpoints/PJSIP/<trunk>); absent: not reported. */
@@ -34,21 +45,45 @@ export interface CallServiceDeps {
   metrics: GatewayMetrics;
   /** Calls arriving on the trunk: taken or refused, and which agent answers each dialled number. */
   inbound: { isEnabled: boolean; agents: Readonly<Record<string, string>> };
+  /** Capacity and rate limits of every leg (src/call/admission.ts). */
+  admission: Omit<AdmissionOptions, 'isAccepting'>;
+  /** Checked for every API call request (after the attempt is charged). */
+  destinationGuard?: DestinationGuard;
 }
 
-/** The use-cases behind the REST API and ARI: place, inspect and end calls; recover after faults. */
+/**
+ * The use-cases behind the REST API and ARI: place, inspect and end calls; admit or refuse every
+ * new leg at one point; recover after faults. Records go through the write-behind writer: a store
+ * that fails refuses new calls (503 STORE_UNAVAILABLE) and never ends a live one.
+ */
 export class CallService implements CallApi {
   readonly #deps: CallServiceDeps;
   readonly #registry = new CallRegistry();
+  readonly #admission: Admission;
   #isAccepting = true;
 
   constructor(deps: CallServiceDeps) {
     this.#deps = deps;
-    deps.router.onUnclaimedStasisStart((e) => void this.#onUnclaimedStasisStart(e));
+    this.#admission = new Admission({
+      ...deps.admission,
+      isAccepting: () => {
+        if (!this.#isAccepting) return { ok: false, code: 'SHUTTING_DOWN', message: 'the service is shutting down' };
+        if (!deps.isAriConnected()) return { ok: false, code: 'ARI_UNAVAILABLE', message: 'Asterisk (ARI) is not connected' };
+        return { ok: true };
+      },
+    });
+    deps.router.onUnclaimedStasisStart((e) => {
+      this.#onUnclaimedStasisStart(e).catch((err: unknown) => deps.log.error({ err, channelId: e.channel.id }, 'inbound call handling failed'));
+    });
   }
 
   get activeCalls(): number {
     return this.#registry.size;
+  }
+
+  /** Legs held by admission now (calls and transfer legs). */
+  get legCounts(): Admission['counts'] {
+    return this.#admission.counts;
   }
 
   /** Live call objects, for event streams and the demo. */
@@ -56,63 +91,55 @@ export class CallService implements CallApi {
     return this.#registry.get(id);
   }
 
-  async startCall(request: StartCallRequest): Promise<CallView> {
-    if (!this.#isAccepting) throw new ServiceUnavailableError('SHUTTING_DOWN', 'the service is shutting down');
-    if (!this.#deps.isAriConnected()) throw new ServiceUnavailableError('ARI_UNAVAILABLE', 'Asterisk (ARI) is not connected');
-    const call = this.#track(new Call(randomUUID(), request, { ...this.#deps }));
+  async startCall(request: StartCallRequest, requester: CallRequester): Promise<CallView> {
+    // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
+    // request never reaches this point (the API answers 400 before).
+    this.#admission.chargeAttempt(requester.id);
+    this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
+    const ticket = this.#admission.reserve('outbound');
+    const call = this.#newCall(request, { direction: 'outbound' }, requester.id);
+    try {
+      await this.#deps.writer.insert(call.summary());
+    } catch (err) {
+      ticket.release();
+      throw storeUnavailable(err);
+    }
+    this.#track(call, ticket);
     await call.start();
     return call.view();
   }
 
   /** The stored recording of a call (wav), or undefined when it has none. Throws CallNotFoundError. */
   async getRecording(id: string): Promise<Buffer | undefined> {
-    const view = this.getCall(id);
+    const view = await this.getCall(id);
     if (!view.recording_url) return undefined;
     return this.#deps.control.downloadRecording(recordingName(id));
   }
 
-  /** Wires a new call to the store, the event bus and the metrics, and registers it as live. */
-  #track(call: Call): Call {
-    const { events, metrics } = this.#deps;
-    const save = (): void => this.#deps.store.save(call.view());
-    call.on('status', save);
-    call.on('transcript', save);
-    call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
-    call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
-    call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: new Date().toISOString() }));
-    call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: new Date().toISOString(), metrics: m }));
-    call.once('ended', () => {
-      const issues = call.playoutIssues();
-      metrics.frameIssues('late', issues.lateFrames);
-      metrics.frameIssues('dropped', issues.droppedFrames);
-    });
-    const now = (): string => new Date().toISOString();
-    call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));
-    call.on('amd', (result, cause) => {
-      events.publish({ type: 'amd', call_id: call.id, at: now(), result, cause });
-      save();
-    });
-    call.on('transferred', (to) => {
-      events.publish({ type: 'transferred', call_id: call.id, at: now(), to });
-      save();
-    });
-    publishCallEvents(call, events);
-    this.#registry.add(call);
-    save();
-    return call;
+  async getCall(id: string): Promise<CallRecord> {
+    const live = this.#registry.get(id);
+    if (live !== undefined) return live.view();
+    // An ended call whose last writes wait for the store: what is pending is the freshest.
+    const pending = this.#deps.writer.pendingOf(id);
+    let stored: CallRecord | undefined;
+    try {
+      stored = await this.#deps.store.get(id);
+    } catch (err) {
+      if (pending.summary === undefined) throw storeUnavailable(err);
+    }
+    if (stored === undefined && pending.summary === undefined) throw new CallNotFoundError(id);
+    const transcript = [...(stored?.transcript ?? [])];
+    for (const line of pending.lines) if (line.seq >= transcript.length) transcript.push(line.entry);
+    return { ...(stored ?? {}), ...(pending.summary ?? {}), transcript } as CallRecord;
   }
 
-  getCall(id: string): CallView {
-    const stored = this.#deps.store.get(id);
-    const live = this.#registry.get(id)?.view();
-    // The live view is fresher; the stored record adds the status history.
-    const view = live ? { ...stored, ...live } : stored;
-    if (!view) throw new CallNotFoundError(id);
-    return view;
-  }
-
-  listCalls(query: CallListQuery): CallListPage {
-    return this.#deps.store.list(query);
+  async listCalls(query: CallListQuery): Promise<CallListPage> {
+    try {
+      return await this.#deps.store.list(query);
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
+      throw storeUnavailable(err);
+    }
   }
 
   async hangupCall(id: string): Promise<CallView> {
@@ -124,8 +151,13 @@ export class CallService implements CallApi {
     return this.getCall(id);
   }
 
-  health(): { ari: 'connected' | 'disconnected'; activeCalls: number; isAccepting: boolean } {
-    return { ari: this.#deps.isAriConnected() ? 'connected' : 'disconnected', activeCalls: this.#registry.size, isAccepting: this.#isAccepting };
+  health(): ServiceHealth {
+    return {
+      ari: this.#deps.isAriConnected() ? 'connected' : 'disconnected',
+      activeCalls: this.#registry.size,
+      isAccepting: this.#isAccepting,
+      store: this.#deps.writer.isHealthy ? 'ok' : 'failing',
+    };
   }
 
   async trunkHealth(): Promise<TrunkHealth> {
@@ -145,40 +177,8 @@ export class CallService implements CallApi {
    * After (re)connecting to ARI: end calls whose channels Asterisk no longer has (it restarted),
    * and remove our channels and bridges that no live call owns (we crashed or restarted).
    */
-  async reconcile(): Promise<void> {
-    const { control, log } = this.#deps;
-    // Only a call whose leg existed before the listing can be missing from it: one placed while
-    // the listing runs (right after the reconnect) is not in it yet.
-    const placed = this.#registry.all().filter((c) => c.hasChannel);
-    const [channels, bridges] = await Promise.all([control.listChannels(), control.listBridges()]);
-    const live = new Set(this.#registry.all().map((c) => c.id));
-    const present = new Set(channels.map((c) => c.id));
-    for (const call of placed) {
-      if (!present.has(call.channelId) && call.state !== 'ended') {
-        log.warn({ callId: call.id }, 'call leg gone after ARI reconnect');
-        void call.end('error', new BridgeError('ARI_CHANNEL_GONE', 'the call leg was gone when ARI reconnected (Asterisk restarted?)'));
-      }
-    }
-    const owner = (id: string): string | undefined => /^vg-(?:em-|br-|tr-)?(.+)$/.exec(id)?.[1];
-    const liveChannels = new Set(this.#registry.all().map((c) => c.channelId));
-    // Inbound legs keep Asterisk's channel id; they are ours when they sit in our Stasis app.
-    const isOurInbound = (ch: (typeof channels)[number]): boolean =>
-      ch.dialplan?.app_name === 'Stasis' && (ch.dialplan.app_data ?? '').startsWith(`${this.#deps.settings.ariApp},inbound`);
-    for (const ch of channels) {
-      const callId = owner(ch.id);
-      const isOrphan = callId ? !live.has(callId) : isOurInbound(ch) && !liveChannels.has(ch.id);
-      if (isOrphan) {
-        log.warn({ channelId: ch.id }, 'hanging up orphaned channel');
-        await control.hangup(ch.id).catch((err: unknown) => log.warn({ err, channelId: ch.id }, 'orphan hangup failed'));
-      }
-    }
-    for (const br of bridges) {
-      const callId = owner(br.id);
-      if (callId && !live.has(callId)) {
-        log.warn({ bridgeId: br.id }, 'destroying orphaned bridge');
-        await control.destroyBridge(br.id).catch((err: unknown) => log.warn({ err, bridgeId: br.id }, 'orphan bridge destroy failed'));
-      }
-    }
+  reconcile(): Promise<void> {
+    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: this.#registry.all() });
   }
 
   /** False once `stop()` began: new calls get 503 and `/health` reports it. */
@@ -199,24 +199,112 @@ export class CallService implements CallApi {
     return this.#registry.drain('shutdown', 10_000);
   }
 
+  #newCall(request: StartCallRequest, origin: CallOrigin, requester: string): Call {
+    return new Call(randomUUID(), request, {
+      control: this.#deps.control,
+      router: this.#deps.router,
+      openLink: this.#deps.openLink,
+      settings: this.#deps.settings,
+      log: this.#deps.log,
+      // A transfer is a new leg: it takes a place and costs an attempt of whoever placed the call.
+      admitTransferLeg: () => {
+        this.#admission.chargeAttempt(requester);
+        return this.#admission.reserve('transfer');
+      },
+    }, origin);
+  }
+
+  /** Wires a new call to the writer, the event bus and the metrics, and registers it as live. */
+  #track(call: Call, ticket: AdmissionTicket): void {
+    const { events, metrics, writer } = this.#deps;
+    const save = (): void => writer.update(call.summary());
+    const now = (): string => new Date().toISOString();
+    call.on('status', save);
+    call.on('transcript', (entry, seq) => writer.append(call.id, seq, entry));
+    call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
+    call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
+    call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: now() }));
+    call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: now(), metrics: m }));
+    call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));
+    call.on('frameRefused', () => metrics.agentFrameRefused());
+    call.on('amd', (result, cause) => {
+      events.publish({ type: 'amd', call_id: call.id, at: now(), result, cause });
+      save();
+    });
+    call.on('transferAttempt', (a) => {
+      metrics.transferAttempt(a.isAllowed);
+      events.publish({ type: 'transfer_attempt', call_id: call.id, at: now(), phone_number: a.phoneNumber, allowed: a.isAllowed, reason: a.reason });
+    });
+    call.on('transferred', (to) => {
+      events.publish({ type: 'transferred', call_id: call.id, at: now(), to });
+      save();
+    });
+    call.once('ended', (record) => {
+      ticket.release();
+      const { transcript: _transcript, ...summary } = record;
+      writer.update(summary);
+      const issues = call.playoutIssues();
+      metrics.frameIssues('late', issues.lateFrames);
+      metrics.frameIssues('dropped', issues.droppedFrames);
+    });
+    publishCallEvents(call, events);
+    this.#registry.add(call);
+  }
+
   async #onUnclaimedStasisStart(event: StasisStartEvent): Promise<void> {
     const { control, log, inbound } = this.#deps;
     const [kind, dialed = ''] = event.args;
-    const refuse = async (why: string, reason: 'rejected' | 'busy' | 'congestion'): Promise<void> => {
-      log.warn({ channelId: event.channel.id, args: event.args, why }, 'refusing channel');
-      await control.hangup(event.channel.id, reason).catch((err: unknown) => log.warn({ err }, 'hangup of refused channel failed'));
+    const channelId = event.channel.id;
+    const hangUp = async (reason: 'rejected' | 'busy' | 'congestion'): Promise<void> => {
+      await control.hangup(channelId, reason).catch((err: unknown) => log.warn({ err, channelId }, 'hangup of refused channel failed'));
     };
-    if (kind !== 'inbound') return refuse('not a call of ours (stale or foreign channel)', 'rejected');
-    if (!inbound.isEnabled) return refuse('inbound calls are disabled (INBOUND_ENABLED=false)', 'rejected');
-    if (!this.#isAccepting || !this.#deps.isAriConnected()) return refuse('shutting down', 'congestion');
+    if (kind !== 'inbound') {
+      log.warn({ channelId, args: event.args }, 'refusing a channel that is not a call of ours (stale or foreign)');
+      return hangUp('rejected');
+    }
+    if (!inbound.isEnabled) {
+      log.warn({ channelId }, 'refusing an inbound call: inbound calls are disabled (INBOUND_ENABLED=false)');
+      return hangUp('rejected');
+    }
     const did = dialed.replace(/^\+/, '');
     const caller = event.channel.caller?.number ?? '';
     const request: StartCallRequest = { phoneNumber: caller === '' ? 'anonymous' : caller };
     const agentId = inbound.agents[did];
     if (agentId) request.agentId = agentId;
-    const origin: CallOrigin = { direction: 'inbound', channelId: event.channel.id, dialedNumber: did };
-    const call = this.#track(new Call(randomUUID(), request, { ...this.#deps }, origin));
+    const origin: CallOrigin = { direction: 'inbound', channelId, dialedNumber: did };
+
+    const admitted = this.#admission.admitInbound(request.phoneNumber);
+    if (isInboundRefusal(admitted)) return this.#refuseInbound(request, origin, admitted, hangUp);
+    const call = this.#newCall(request, origin, `inbound:${request.phoneNumber}`);
+    try {
+      await this.#deps.writer.insert(call.summary());
+    } catch (err) {
+      admitted.release();
+      this.#deps.metrics.callRefused('inbound', 'store-unavailable');
+      log.warn({ err, channelId }, 'refusing an inbound call: its record cannot be written');
+      return hangUp('congestion');
+    }
+    this.#track(call, admitted);
     log.info({ callId: call.id, did, agentId: agentId ?? 'default' }, 'inbound call');
     await call.accept();
   }
+
+  /** Ends a refused inbound call at once (never answered) with the cause the refusal chose, and records it. */
+  async #refuseInbound(request: StartCallRequest, origin: CallOrigin, refusal: InboundRefusal, hangUp: (r: 'busy' | 'congestion') => Promise<void>): Promise<void> {
+    const now = new Date();
+    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed');
+    facts.endedAt = now;
+    facts.endReason = refusal.endReason;
+    facts.recordError(`${refusal.error.code}: ${refusal.error.message}`);
+    this.#deps.log.warn({ callId: facts.id, code: refusal.error.code, hangup: refusal.hangupReason }, 'inbound call refused');
+    this.#deps.metrics.callRefused('inbound', refusal.endReason);
+    this.#deps.writer.update(facts.summary());
+    await hangUp(refusal.hangupReason);
+  }
+}
+
+function storeUnavailable(cause: unknown): ServiceUnavailableError {
+  const err = new ServiceUnavailableError('STORE_UNAVAILABLE', 'call records cannot be written now; the call was not placed');
+  (err as { cause?: unknown }).cause = cause;
+  return err;
 }

@@ -6,32 +6,21 @@ import type { CallControl } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
 import { withTimeout } from '../lifecycle/timers';
+import type { AgentToolCall, ConversationLink, LinkOpener } from '../media/conversation-link';
+import type { CallRecord } from '../model/call-record';
+import type { AmdMode, BridgeMetrics, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
+import type { AdmissionTicket } from './admission';
 import { runAgentTool, type AgentToolHost } from './agent-tools';
-import type { AmdMode, CallStatus, CallView, StartCallRequest, TranscriptEntry, BridgeMetrics } from './call-view';
-import { classifyUnanswered, type EndReason } from './hangup-cause';
-import type { AgentConnector, AgentSession, AgentToolCall, MediaSession, MediaSessionFactory } from './ports';
-import { dialTransferLeg } from './transfer-leg';
-import { bridgeId, callChannelId, mediaChannelId, recordingName, transferChannelId } from './ari-ids';
+import { bridgeId, callChannelId, recordingName } from './ari-ids';
+import { CallFacts, type CallOrigin } from './call-facts';
+import { finalStatus, isEndingState, isUnansweredState, nextCallState, type CallState } from './call-state';
+import type { EndReason } from './hangup-cause';
+import { interpretLegEvent, type LegIntent } from './leg-events';
 import { bridgeLegToMedia } from './media-bridge';
+import { CallTransfers, type TransferAttempt, type TransferSettings } from './transfer';
 
-/**
- * Lifecycle of one call:
- *
- *   dialing ──Ringing──▶ ringing ──StasisStart (answer)──▶ answered ──▶ ending ──▶ ended
- *      │                    │                                  ▲
- *      └────────────────────┴── ChannelDestroyed / error / api ─┘
- *
- * Events arriving in `ending`/`ended` are dropped.
- */
-export type CallState = 'dialing' | 'ringing' | 'answered' | 'ending' | 'ended';
-
-const LEGAL: Record<CallState, readonly CallState[]> = {
-  dialing: ['ringing', 'answered', 'ending'],
-  ringing: ['answered', 'ending'],
-  answered: ['ending'],
-  ending: ['ended'],
-  ended: [],
-};
+export type { CallOrigin } from './call-facts';
+export type { CallState } from './call-state';
 
 export interface CallSettings {
   ariApp: string;
@@ -49,14 +38,14 @@ export interface CallSettings {
   metricsLogIntervalMs: number;
   /** How caller keypad digits reach the agent. */
   dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
-  /** Destination policy for transfers: an Error naming why a number may not be dialled, or null. */
+  /** Most DTMF digits the agent may send on one call (send_dtmf). */
+  sendDtmfMaxDigits: number;
+  transfer: TransferSettings;
+  /** Destination policy: an Error naming why a number may not be dialled, or null. */
   checkDestination: (phoneNumber: string) => Error | null;
+  /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
+  releaseStepTimeoutMs: number;
 }
-
-/** Where a call comes from: we dial out, or a caller reached us on the trunk. */
-export type CallOrigin =
-  | { direction: 'outbound' }
-  | { direction: 'inbound'; channelId: string; dialedNumber: string };
 
 /** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
 export const AMD_CONTEXT = 'vg-amd';
@@ -64,15 +53,17 @@ export const AMD_CONTEXT = 'vg-amd';
 export interface CallDeps {
   control: CallControl;
   router: AriEventRouter;
-  connectAgent: AgentConnector;
-  createMedia: MediaSessionFactory;
+  openLink: LinkOpener;
   settings: CallSettings;
   log: Logger;
+  /** A place for a transfer leg (capacity and the attempt rate limit); throws the refusal. */
+  admitTransferLeg: () => AdmissionTicket;
 }
 
 interface CallEvents {
   status: [CallStatus];
-  transcript: [TranscriptEntry];
+  /** A new transcript line, the `seq`-th of the call (0-based). */
+  transcript: [TranscriptEntry, number];
   /** The caller barged in; queued agent audio was dropped. */
   interruption: [];
   /** Every METRICS_LOG_INTERVAL_MS while bridged: cumulative media counters. */
@@ -85,64 +76,56 @@ interface CallEvents {
   dtmf: [digit: string];
   /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */
   amd: [result: string, cause: string];
+  /** The agent asked for a transfer (allowed or refused). */
+  transferAttempt: [TransferAttempt];
   /** The caller now talks to `phoneNumber`; the agent has left. */
   transferred: [phoneNumber: string];
-  ended: [CallView];
+  /** An agent audio frame too big for the playout queue was refused. */
+  frameRefused: [bytes: number];
+  ended: [CallRecord];
 }
 
-/** `cause` bit of a soft ChannelHangupRequest sent while Asterisk shuts down (channel.h AST_SOFTHANGUP_SHUTDOWN). */
-const AST_SOFTHANGUP_SHUTDOWN = 0x04;
-
 /**
- * One phone call and everything it opened: the ARI subscription, the call leg, the agent socket,
- * the media session (RTP socket, resamplers, pacer), the bridge and the ExternalMedia channel, and
- * its timers. Each is registered for release where it is acquired; `end()` is the one teardown
- * path, runs once, never throws, and records the outcome.
+ * One phone call: it owns everything it opens — the leg's ARI subscription, the call leg, the
+ * conversation link (agent socket and media), the bridge and ExternalMedia channel, a transfer leg,
+ * the recording and its timers — each registered for release where it is acquired. `end()` is the
+ * one teardown path: it runs once, never throws, hangs up the caller's leg first and releases the
+ * rest in parallel (docs/architecture.md). The rules live in pure cores: the state machine
+ * (call-state.ts), the leg's events (leg-events.ts), the record (call-facts.ts), transfers
+ * (transfer.ts) and agent tools (agent-tools.ts).
  */
 export class Call extends EventEmitter<CallEvents> {
   readonly id: string;
   readonly log: Logger;
   readonly #deps: CallDeps;
-  readonly #request: StartCallRequest;
-  readonly #origin: CallOrigin;
+  readonly #facts: CallFacts;
   readonly #abort = new AbortController();
   readonly #disposers: DisposerStack;
+  /** The agent link and the ExternalMedia channel: released with the call, or earlier at a transfer. */
+  readonly #conversation: DisposerStack;
   readonly #channelId: string;
-  #agentSession: AgentSession | undefined;
-  #isInAmd = false;
-  #amdResult: string | null = null;
-  #transferredTo: string | null = null;
-  #isTransferring = false;
-  #isRecording = false;
+  readonly #transfers: CallTransfers;
   #state: CallState = 'dialing';
   #hasChannel = false;
-  #status: CallStatus = 'dialing';
-  #agent: Promise<AgentSession> | undefined;
-  #media: MediaSession | undefined;
-  #ended: Promise<void> | undefined;
-  #endReason: EndReason | null = null;
-  #error: string | null = null;
-  #hangupCause: number | null = null;
-  #hangupCauseText: string | null = null;
-  #sipCode: number | null = null;
-  #conversationId: string | null = null;
-  readonly #createdAt = new Date();
-  #answeredAt: Date | null = null;
-  #answeredAtMs: number | undefined;
-  #endedAt: Date | null = null;
-  readonly #transcript: TranscriptEntry[] = [];
-  #finalMetrics: BridgeMetrics | undefined;
+  #link: ConversationLink | undefined;
+  #linkReady: Promise<ConversationLink> | undefined;
+  #isLinkReleased = false;
+  #isInAmd = false;
   #isAgentEnding = false;
+  #answeredAtMs: number | undefined;
+  #dtmfDigitsSent = 0;
+  #ended: Promise<void> | undefined;
 
   constructor(id: string, request: StartCallRequest, deps: CallDeps, origin: CallOrigin = { direction: 'outbound' }) {
     super();
     this.id = id;
-    this.#request = request;
     this.#deps = deps;
-    this.#origin = origin;
+    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing');
     this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
     this.log = deps.log.child({ callId: id, direction: origin.direction });
-    this.#disposers = new DisposerStack(this.log);
+    this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });
+    this.#conversation = this.#disposers.child('conversation');
+    this.#transfers = this.#createTransfers();
   }
 
   /** The call leg's ARI channel id. */
@@ -163,30 +146,34 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#state === 'ended';
   }
 
+  /** The stored recording's name when this call is recorded. */
+  get recordingName(): string | undefined {
+    return this.#facts.isRecording ? recordingName(this.id) : undefined;
+  }
+
   /**
    * Places the call. Resolves once Asterisk accepted the originate (the phone is being dialled);
    * rejects, with the call already ended as failed, if it did not.
    */
   async start(): Promise<void> {
-    if (this.#origin.direction !== 'outbound') throw new Error('start() is for outbound calls; use accept()');
+    if (this.#facts.origin.direction !== 'outbound') throw new Error('start() is for outbound calls; use accept()');
     const { control, settings } = this.#deps;
+    const request = this.#facts.request;
     this.#subscribeCallLeg();
-    const ringTimeoutS = this.#request.ringTimeoutS ?? settings.ringTimeoutS;
-
+    const ringTimeoutS = request.ringTimeoutS ?? settings.ringTimeoutS;
     // Open the agent while the phone rings, so its greeting is ready at answer.
-    this.#agent = this.#openAgent();
-    this.#agent.catch((err: unknown) => this.#fail('agent-error', err));
-
+    this.#linkReady = this.#openLink();
+    this.#linkReady.catch((err: unknown) => this.#failInBackground('agent-error', err));
     try {
       await control.originate({
-        endpoint: `PJSIP/${dialString(this.#request.phoneNumber)}@${settings.trunkEndpoint}`,
+        endpoint: `PJSIP/${dialString(request.phoneNumber)}@${settings.trunkEndpoint}`,
         channelId: this.#channelId,
         app: settings.ariApp,
         appArgs: `outbound,${this.id}`,
-        callerId: this.#request.callerId ?? settings.callerId,
+        callerId: request.callerId ?? settings.callerId,
         timeoutS: ringTimeoutS,
         formats: 'alaw,ulaw',
-        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: this.#request.agentId ?? 'default' },
+        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: request.agentId ?? 'default' },
       });
     } catch (err) {
       await this.#fail('error', err);
@@ -194,10 +181,10 @@ export class Call extends EventEmitter<CallEvents> {
     }
     // Registered after originate succeeded: before that there is no channel to hang up.
     this.#hasChannel = true;
-    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
+    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
     // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
     this.#timer('ring-guard', (ringTimeoutS + 10) * 1000, () => {
-      if (this.#state === 'dialing' || this.#state === 'ringing') void this.end('ring-timeout');
+      if (isUnansweredState(this.#state)) this.#endInBackground('ring-timeout');
     });
   }
 
@@ -206,15 +193,15 @@ export class Call extends EventEmitter<CallEvents> {
    * ringing meanwhile), then answers and bridges. Never rejects; failures end the call.
    */
   async accept(): Promise<void> {
-    if (this.#origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
+    if (this.#facts.origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
     const { control, settings } = this.#deps;
     this.#hasChannel = true;
     this.#subscribeCallLeg();
-    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId));
-    this.#transition('ringing', 'ringing');
-    this.#agent = this.#openAgent();
+    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
+    this.#transition('ringing');
+    this.#linkReady = this.#openLink();
     try {
-      await withTimeout(this.#agent, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
+      await withTimeout(this.#linkReady, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
       if (this.#isEnding()) return;
       await control.answer(this.#channelId);
       await control.setChannelVar(this.#channelId, 'VG_CALL_ID', this.id).catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CALL_ID'));
@@ -224,19 +211,14 @@ export class Call extends EventEmitter<CallEvents> {
     }
   }
 
-  #subscribeCallLeg(): void {
-    const sub = this.#deps.router.subscribe(this.#channelId, (e) => this.#onCallLegEvent(e));
-    this.#disposers.defer('ari-subscription', () => sub.cancel());
-  }
-
   /**
    * Ends the call for `reason`; `error`, if given, is recorded as why it failed. Idempotent: later
-   * calls return the first teardown.
+   * calls return the first teardown. Never rejects.
    */
   end(reason: EndReason, error?: BridgeError): Promise<void> {
-    if (!this.#ended) {
-      if (error) this.#error = `${error.code}: ${error.message}`;
-      this.#endReason = reason;
+    if (this.#ended === undefined) {
+      if (error) this.#facts.recordError(`${error.code}: ${error.message}`);
+      this.#facts.endReason = reason;
       this.#ended = this.#teardown();
     }
     return this.#ended;
@@ -244,253 +226,221 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Playout timing problems of this call so far (for metrics). */
   playoutIssues(): { lateFrames: number; droppedFrames: number } {
-    return this.#media?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
+    return this.#link?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
   }
 
-  /** The stored recording's name when this call is recorded. */
-  get recordingName(): string | undefined {
-    return this.#isRecording ? recordingName(this.id) : undefined;
+  /** The call's record as of now. */
+  view(): CallRecord {
+    this.#refreshMetrics();
+    return this.#facts.record();
   }
 
-  view(): CallView {
-    return {
-      id: this.id,
-      direction: this.#origin.direction,
-      phone_number: this.#request.phoneNumber,
-      dialed_number: this.#origin.direction === 'inbound' ? this.#origin.dialedNumber : null,
-      agent_id: this.#request.agentId ?? null,
-      amd_result: this.#amdResult,
-      transferred_to: this.#transferredTo,
-      recording_url: this.#isRecording ? `/api/calls/${this.id}/recording` : null,
-      status: this.#status,
-      conversation_id: this.#conversationId,
-      created_at: this.#createdAt.toISOString(),
-      answered_at: this.#answeredAt?.toISOString() ?? null,
-      ended_at: this.#endedAt?.toISOString() ?? null,
-      hangup_cause: this.#hangupCause,
-      hangup_cause_text: this.#hangupCauseText,
-      hangup_sip_code: this.#sipCode,
-      end_reason: this.#endReason,
-      error: this.#error,
-      transcript: [...this.#transcript],
-      metrics: this.#finalMetrics ?? this.#media?.metrics() ?? emptyMetrics(),
-    };
+  /** The record without its transcript, for the store. */
+  summary(): Omit<CallRecord, 'transcript'> {
+    this.#refreshMetrics();
+    return this.#facts.summary();
   }
 
-  // ---- agent -------------------------------------------------------------------------------
+  // ---- conversation (agent + media) --------------------------------------------------------
 
-  async #openAgent(): Promise<AgentSession> {
-    const r = this.#request;
+  async #openLink(): Promise<ConversationLink> {
+    const r = this.#facts.request;
     const startedMs = performance.now();
-    const session = await this.#deps.connectAgent(
-      {
-        agentId: r.agentId,
-        voiceId: r.voiceId,
-        dynamicVariables: r.dynamicVariables,
-        firstMessage: r.firstMessage,
-        prompt: r.prompt,
-        language: r.language,
-      },
+    const link = await this.#deps.openLink(
+      this.id,
+      { agentId: r.agentId, voiceId: r.voiceId, dynamicVariables: r.dynamicVariables, firstMessage: r.firstMessage, prompt: r.prompt, language: r.language },
       this.#abort.signal,
     );
-    this.#disposers.defer('agent', () => session.close(1000, 'call ended'));
-    if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
-    this.#conversationId = session.conversationId;
-    this.#agentSession = session;
-    this.emit('agentConnected', performance.now() - startedMs);
-    this.log.info({ conversationId: session.conversationId, in: session.inputFormat, out: session.outputFormat }, 'agent connected');
-
-    const media = await this.#deps.createMedia({
-      agentInputFormat: session.inputFormat,
-      agentOutputFormat: session.outputFormat,
-      onCallerAudio: (bytes) => session.sendAudio(bytes),
-      onFirstPlayout: () => {
-        if (this.#answeredAtMs !== undefined) this.emit('firstAudio', performance.now() - this.#answeredAtMs);
-      },
-    });
-    this.#disposers.defer('media', () => media.close());
-    if (this.#disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while media was prepared');
-    this.#media = media;
-
-    session.setHandlers({
-      onAudio: (bytes) => media.pushAgentAudio(bytes),
-      onInterruption: () => {
-        media.flushPlayout();
-        this.emit('interruption');
-      },
+    // Registered before anything else can fail; runs at once if the call already ended.
+    this.#conversation.defer('link', () => link.close(1000, 'call ended'));
+    if (this.#conversation.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
+    this.#link = link;
+    this.#facts.conversationId = link.conversationId;
+    this.#emit('agentConnected', performance.now() - startedMs);
+    this.log.info({ conversationId: link.conversationId, in: link.inputFormat, out: link.outputFormat }, 'agent connected');
+    link.setHandlers({
       onTranscript: (role, text) => this.#addTranscript(role, text),
+      onInterruption: () => this.#emit('interruption'),
       onEndCallRequested: () => {
         this.#isAgentEnding = true;
       },
-      onToolCall: (call) => void this.#onToolCall(session, call),
-      onClose: (code, reason, by) => this.#onAgentClosed(code, reason, by),
+      onToolCall: (call) => {
+        this.#runTool(link, call).catch((err: unknown) => this.log.error({ err, tool: call.toolName }, 'agent tool handling failed'));
+      },
+      onAgentClosed: (code, reason, by) => this.#onAgentClosed(code, reason, by),
+      onFirstPlayout: () => {
+        if (this.#answeredAtMs !== undefined) this.#emit('firstAudio', performance.now() - this.#answeredAtMs);
+      },
+      onFrameRefused: (bytes) => {
+        this.log.warn({ bytes }, 'agent audio frame larger than the playout queue can take; refused');
+        this.#emit('frameRefused', bytes);
+      },
+      onFailed: (err) => this.#failInBackground('error', err),
     });
-
-    if (this.#state === 'dialing' || this.#state === 'ringing') {
+    if (isUnansweredState(this.#state)) {
       const activity = setInterval(() => {
-        if (this.#state === 'dialing' || this.#state === 'ringing') session.sendUserActivity();
+        if (isUnansweredState(this.#state)) link.sendUserActivity();
       }, this.#deps.settings.ringingActivityIntervalMs);
-      this.#disposers.defer('ringing-activity', () => clearInterval(activity));
+      this.#conversation.defer('ringing-activity', () => clearInterval(activity));
     }
-    return session;
+    return link;
   }
 
-  #onAgentClosed(code: number, reason: string, by: 'agent' | 'client' | 'network'): void {
+  #onAgentClosed(code: number, reason: string, by: string): void {
     // After a transfer the agent has left on purpose; the caller talks to the transfer target.
-    if (this.#state === 'ending' || this.#state === 'ended' || this.#transferredTo !== null) return;
+    if (this.#isEnding() || this.#facts.transferredTo !== null) return;
     this.log.info({ code, reason, by }, 'agent socket closed');
     if (code === 1000 && this.#state === 'answered') {
-      // The agent ended the conversation (end_call or max duration): its goodbye is still queued.
-      void this.#finishAfterGoodbye();
+      // The agent ended the conversation (end_call or max duration on its side): its goodbye is still queued.
+      this.#finishAfterGoodbye('agent').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
       return;
     }
-    void this.#fail('agent-error', new AgentConnectionError('AGENT_CLOSED', `agent closed the conversation (${code} ${reason})`.trim(), { closeCode: code }));
+    this.#failInBackground('agent-error', new AgentConnectionError('AGENT_CLOSED', `agent closed the conversation (${code} ${reason})`.trim(), { closeCode: code }));
   }
 
-  async #finishAfterGoodbye(reason: EndReason = 'agent'): Promise<void> {
-    const media = this.#media;
-    if (media) {
-      media.stopCallerAudio();
-      await media.waitPlayoutDrained(this.#deps.settings.drainTimeoutMs);
+  async #finishAfterGoodbye(reason: EndReason): Promise<void> {
+    const link = this.#isLinkReleased ? undefined : this.#link;
+    if (link !== undefined) {
+      link.stopCallerAudio();
+      await link.drainPlayout(this.#deps.settings.drainTimeoutMs);
     }
     await this.end(reason);
   }
 
-  async #onToolCall(session: AgentSession, call: AgentToolCall): Promise<void> {
+  async #runTool(link: ConversationLink, call: AgentToolCall): Promise<void> {
     this.log.info({ tool: call.toolName }, 'agent tool call');
     const host: AgentToolHost = {
       endCallAfterPlayout: () => {
         this.#isAgentEnding = true;
-        void this.#finishAfterGoodbye();
+        this.#finishAfterGoodbye('agent').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
       },
-      sendDtmf: (digits) => this.#deps.control.sendDtmf(this.#channelId, digits),
-      transfer: (number) => this.#transfer(number),
+      sendDtmf: (digits) => this.#sendDtmf(digits),
+      transfer: (phoneNumber) => this.#transfers.transfer(phoneNumber),
     };
     const { result, isError } = await runAgentTool(call, host);
     if (isError) this.log.warn({ tool: call.toolName, result }, 'agent tool failed');
-    session.sendToolResult(call.toolCallId, result, isError);
+    link.sendToolResult(call.toolCallId, result, isError);
+    // After a transfer the agent leaves: released once its tool result went out.
+    if (this.#facts.transferredTo !== null && !this.#isLinkReleased) await this.#releaseConversation();
   }
 
-  /**
-   * Dials `phoneNumber` and, when it answers, swaps the agent's ExternalMedia channel in the
-   * bridge for the new leg: caller and target talk, the agent socket and media are released.
-   */
-  async #transfer(phoneNumber: string): Promise<string> {
-    const { control, router, settings } = this.#deps;
-    const refusal = settings.checkDestination(phoneNumber);
-    if (refusal) throw refusal;
-    if (this.#state !== 'answered' || this.#isTransferring) throw new BridgeError('TRANSFER_NOT_POSSIBLE', 'the call is not in a state that can be transferred');
-    this.#isTransferring = true;
-    const legId = transferChannelId(this.id);
-    try {
-      const leg = await dialTransferLeg(
-        {
-          control,
-          router,
-          channelId: legId,
-          endpoint: `PJSIP/${dialString(phoneNumber)}@${settings.trunkEndpoint}`,
-          app: settings.ariApp,
-          callId: this.id,
-          callerId: this.#request.callerId ?? settings.callerId,
-          ringTimeoutS: this.#request.ringTimeoutS ?? settings.ringTimeoutS,
-        },
-        () => void this.end('callee'),
-      );
-      this.#disposers.defer('transfer-subscription', () => leg.subscription.cancel());
-      this.#disposers.defer('transfer-leg', () => control.hangup(legId));
-      if (this.#isEnding()) throw new BridgeError('CALL_ENDED', 'the call ended while the transfer target answered');
-      const brId = bridgeId(this.id);
-      const emId = mediaChannelId(this.id);
-      await control.removeFromBridge(brId, [emId]);
-      await control.addToBridge(brId, [legId]);
-      this.#transferredTo = phoneNumber;
-      this.emit('transferred', phoneNumber);
-      this.log.info('call transferred; agent leaves');
-      // Let the tool result go out before the agent socket closes.
-      setImmediate(() => {
-        void this.#agentSession?.close(1000, 'call transferred');
-        void this.#media?.close();
-        void control.hangup(emId);
-      });
-      return `transferred to ${phoneNumber}`;
-    } catch (err) {
-      await control.hangup(legId).catch((e: unknown) => this.log.debug({ err: e }, 'transfer leg hangup failed'));
-      throw err;
-    } finally {
-      this.#isTransferring = false;
+  async #sendDtmf(digits: string): Promise<void> {
+    const max = this.#deps.settings.sendDtmfMaxDigits;
+    if (this.#dtmfDigitsSent + digits.length > max) {
+      throw new BridgeError('DTMF_LIMIT', `at most ${max} keypad digits may be sent on one call`);
     }
+    this.#dtmfDigitsSent += digits.length;
+    await this.#deps.control.sendDtmf(this.#channelId, digits);
+  }
+
+  async #releaseConversation(): Promise<void> {
+    this.#refreshMetrics();
+    this.#isLinkReleased = true;
+    await this.#conversation.disposeAll();
+  }
+
+  #createTransfers(): CallTransfers {
+    const { control, router, settings } = this.#deps;
+    return new CallTransfers({
+      callId: this.id,
+      control,
+      router,
+      log: this.log,
+      disposers: this.#disposers,
+      signal: this.#abort.signal,
+      settings: settings.transfer,
+      dial: { app: settings.ariApp, trunkEndpoint: settings.trunkEndpoint, callerId: this.#facts.request.callerId ?? settings.callerId },
+      checkDestination: (n) => settings.checkDestination(n),
+      admitLeg: () => this.#deps.admitTransferLeg(),
+      isAnswered: () => this.#state === 'answered',
+      isEnding: () => this.#isEnding(),
+      onAttempt: (attempt) => {
+        this.log.warn({ isAllowed: attempt.isAllowed, reason: attempt.reason, pii: { phoneNumber: attempt.phoneNumber } }, 'transfer requested by the agent');
+        this.#emit('transferAttempt', attempt);
+      },
+      onBridged: (phoneNumber) => {
+        this.#refreshMetrics();
+        this.#facts.transferredTo = phoneNumber;
+        this.#emit('transferred', phoneNumber);
+      },
+      onTransferredCallEnded: (reason) => this.#endInBackground(reason),
+    });
   }
 
   #addTranscript(role: 'user' | 'agent', text: string): void {
     const entry: TranscriptEntry = { role, text, at: new Date().toISOString() };
-    this.#transcript.push(entry);
+    const seq = this.#facts.transcript.push(entry) - 1;
     this.log.debug({ pii: { role, text } }, 'transcript');
-    this.emit('transcript', entry);
+    this.#emit('transcript', entry, seq);
   }
 
-  // ---- ARI ---------------------------------------------------------------------------------
+  #refreshMetrics(): void {
+    if (this.#link !== undefined && !this.#isLinkReleased) this.#facts.metrics = this.#link.metrics();
+  }
+
+  // ---- the call leg ------------------------------------------------------------------------
+
+  #subscribeCallLeg(): void {
+    const sub = this.#deps.router.subscribe(this.#channelId, (e) => this.#onCallLegEvent(e));
+    this.#disposers.defer('ari-subscription', () => sub.cancel(), 'last');
+  }
 
   #onCallLegEvent(event: AriEvent): void {
-    // StasisEnd comes a few ms before ChannelDestroyed: the call is already ending, but its cause
-    // is still worth recording.
-    if (event.type === 'ChannelDestroyed' && this.#hangupCause === null) {
-      this.#hangupCause = event.cause;
-      this.#hangupCauseText = event.cause_txt;
-      if (typeof event.tech_cause === 'number' && event.tech_cause > 0) this.#sipCode = event.tech_cause;
-    }
-    if (this.#state === 'ending' || this.#state === 'ended') {
-      this.log.debug({ type: event.type }, 'event after end ignored');
-      return;
-    }
-    switch (event.type) {
-      case 'ChannelStateChange':
-        if (event.channel.state === 'Ringing' && this.#state === 'dialing') this.#transition('ringing', 'ringing');
-        return;
-      case 'Dial':
-        if (event.dialstatus === 'RINGING' && this.#state === 'dialing') this.#transition('ringing', 'ringing');
-        return;
-      case 'StasisStart':
-        if (event.args[0] === 'amd') {
-          void this.#onAmdResult(event.args[1] ?? 'NOTSURE', event.args[2] ?? '').catch((err: unknown) => this.#fail('error', err));
-        } else if (this.#origin.direction === 'outbound' && !this.#answeredAt) {
-          void this.#onOutboundAnswered().catch((err: unknown) => this.#fail('error', err));
+    const context = {
+      state: this.#state,
+      direction: this.#facts.origin.direction,
+      isAnswered: this.#facts.answeredAt !== null,
+      isInAmd: this.#isInAmd,
+    };
+    const intents = interpretLegEvent(context, event);
+    if (intents.length === 0 && isEndingState(this.#state)) this.log.debug({ type: event.type }, 'event after end ignored');
+    for (const intent of intents) this.#apply(intent);
+  }
+
+  #apply(intent: LegIntent): void {
+    const f = this.#facts;
+    switch (intent.kind) {
+      case 'record-hangup-cause':
+        if (f.hangupCause === null) {
+          f.hangupCause = intent.cause;
+          f.hangupCauseText = intent.text;
+          f.sipCode = intent.sipCode;
         }
         return;
-      case 'ChannelHangupRequest':
-        // Asterisk shutting down hangs up every channel and then reports a plain Normal Clearing:
-        // only this soft hangup request tells it apart from the callee hanging up.
-        if (event.soft === true && ((event.cause ?? 0) & AST_SOFTHANGUP_SHUTDOWN) !== 0) {
-          void this.#fail('error', new BridgeError('ASTERISK_SHUTDOWN', 'Asterisk shut down during the call'));
-        }
+      case 'ringing':
+        this.#transition('ringing');
         return;
-      case 'ChannelDtmfReceived':
-        this.#onDtmf(event.digit);
+      case 'answered':
+        this.#onOutboundAnswered().catch((err: unknown) => this.#failInBackground('error', err));
         return;
-      case 'ChannelDestroyed':
-        void this.end(this.#answeredAt ? 'callee' : classifyUnanswered(event.cause));
+      case 'amd-result':
+        this.#onAmdResult(intent.status, intent.cause).catch((err: unknown) => this.#failInBackground('error', err));
         return;
-      case 'StasisEnd':
-        // Leaving Stasis for the AMD dialplan is not a hangup: the channel comes back.
-        if (this.#answeredAt && !this.#isInAmd) void this.end('callee');
+      case 'asterisk-shutdown':
+        this.#failInBackground('error', new BridgeError('ASTERISK_SHUTDOWN', 'Asterisk shut down during the call'));
         return;
-      default:
+      case 'dtmf':
+        this.#onDtmf(intent.digit);
+        return;
+      case 'end':
+        this.#endInBackground(intent.reason);
         return;
     }
   }
 
   #onDtmf(digit: string): void {
-    this.emit('dtmf', digit);
-    const agent = this.#agentSession;
+    this.#emit('dtmf', digit);
     const mode = this.#deps.settings.dtmfToAgent;
-    if (!agent || mode === 'off' || this.#transferredTo !== null) return;
+    const link = this.#isLinkReleased ? undefined : this.#link;
+    if (link === undefined || mode === 'off') return;
     const text = `The caller pressed the key "${digit}" on the phone keypad.`;
-    if (mode === 'user_message') agent.sendUserMessage(text);
-    else agent.sendContextualUpdate(text);
+    if (mode === 'user_message') link.sendUserMessage(text);
+    else link.sendContextualUpdate(text);
   }
 
   /** Outbound answer: straight to the agent, or first through AMD when the request asked for it. */
   async #onOutboundAnswered(): Promise<void> {
-    const amd: AmdMode = this.#request.amd ?? 'off';
+    const amd: AmdMode = this.#facts.request.amd ?? 'off';
     if (amd === 'off') return this.#onAnswered();
     this.#markAnswered();
     this.#isInAmd = true;
@@ -499,10 +449,10 @@ export class Call extends EventEmitter<CallEvents> {
 
   async #onAmdResult(status: string, cause: string): Promise<void> {
     this.#isInAmd = false;
-    this.#amdResult = status;
-    this.emit('amd', status, cause);
+    this.#facts.amdResult = status;
+    this.#emit('amd', status, cause);
     this.log.info({ amd: status, cause }, 'answering machine detection');
-    if (status === 'MACHINE' && this.#request.amd === 'hangup') {
+    if (status === 'MACHINE' && this.#facts.request.amd === 'hangup') {
       await this.end('answering-machine');
       return;
     }
@@ -512,123 +462,133 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #markAnswered(): void {
-    if (this.#answeredAt) return;
-    this.#answeredAt = new Date();
+    if (this.#facts.answeredAt !== null) return;
+    this.#facts.answeredAt = new Date();
     this.#answeredAtMs = performance.now();
-    this.#transition('answered', 'answered');
-    const maxS = this.#request.maxDurationS ?? this.#deps.settings.maxDurationS;
+    this.#transition('answered');
+    const maxS = this.#facts.request.maxDurationS ?? this.#deps.settings.maxDurationS;
     this.#timer('max-duration', maxS * 1000, () => {
       this.log.info({ maxS }, 'maximum call duration reached');
-      void this.#finishAfterGoodbye('max-duration');
+      this.#finishAfterGoodbye('max-duration').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
     });
   }
 
   async #onAnswered(): Promise<void> {
     this.#markAnswered();
     const { control, router, settings } = this.#deps;
-
-    const agent = await withTimeout(this.#agent!, settings.agentReadyTimeoutMs, () =>
+    const link = await withTimeout(this.#linkReady!, settings.agentReadyTimeoutMs, () =>
       new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
     );
-    const media = this.#media!;
     if (this.#isEnding()) return;
-
     const remote = await bridgeLegToMedia({
       control,
       router,
-      disposers: this.#disposers,
+      callDisposers: this.#disposers,
+      mediaDisposers: this.#conversation,
       app: settings.ariApp,
       format: settings.externalMediaFormat,
       callId: this.id,
       legChannelId: this.#channelId,
-      localRtpAddress: media.localAddress,
+      localRtpAddress: link.localRtpAddress,
       isEnding: () => this.#isEnding(),
     });
     if (!remote) return;
-    const brId = bridgeId(this.id);
-    media.start(remote);
-    if (this.#request.record) {
+    link.start(remote);
+    if (this.#facts.request.record === true) {
       await control
-        .recordBridge(brId, recordingName(this.id))
+        .recordBridge(bridgeId(this.id), recordingName(this.id))
         .then(() => {
-          this.#isRecording = true;
+          this.#facts.isRecording = true;
         })
         .catch((err: unknown) => this.log.warn({ err }, 'could not start the recording'));
     }
-    this.log.info({ conversationId: agent.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
-    void control
-      .setChannelVar(this.#channelId, 'VG_CONVERSATION_ID', agent.conversationId)
+    this.log.info({ conversationId: link.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
+    control
+      .setChannelVar(this.#channelId, 'VG_CONVERSATION_ID', link.conversationId)
       .catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CONVERSATION_ID'));
-
     const metricsTimer = setInterval(() => {
-      const metrics = media.metrics();
+      if (this.#isLinkReleased) return;
+      this.#refreshMetrics();
+      const metrics = this.#facts.metrics;
       this.log.info({ metrics }, 'bridge metrics');
-      this.emit('metrics', metrics);
+      this.#emit('metrics', metrics);
     }, settings.metricsLogIntervalMs);
-    this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
+    this.#conversation.defer('metrics-timer', () => clearInterval(metricsTimer));
   }
 
   // ---- teardown ----------------------------------------------------------------------------
 
+  /** Ends the call with `err` recorded as why it failed. Never rejects. */
   async #fail(reason: EndReason, err: unknown): Promise<void> {
-    if (this.#ended) return this.#ended;
-    this.#error = err instanceof BridgeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
+    if (this.#ended !== undefined) return this.#ended;
+    this.#facts.recordError(err instanceof BridgeError ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err));
     this.log.warn({ err, reason }, 'call failed');
     return this.end(reason);
   }
 
-  async #teardown(): Promise<void> {
-    const reason = this.#endReason!;
-    const wasAnswered = this.#answeredAt !== null;
-    this.#state = 'ending';
-    this.#abort.abort();
-    this.#finalMetrics = this.#media?.metrics();
-    await this.#disposers.disposeAll();
-    this.#finalMetrics = this.#media?.metrics() ?? this.#finalMetrics;
-    this.#endedAt = new Date();
-    this.#status = finalStatus(reason, wasAnswered, this.#error !== null);
-    this.#state = 'ended';
-    this.log.info(
-      { status: this.#status, reason, hangupCause: this.#hangupCause, metrics: this.#finalMetrics, agentEnded: this.#isAgentEnding },
-      'call ended',
-    );
-    this.emit('status', this.#status);
-    this.emit('ended', this.view());
+  #failInBackground(reason: EndReason, err: unknown): void {
+    this.#fail(reason, err).catch((e: unknown) => this.log.error({ err: e }, 'call teardown failed'));
   }
 
-  #transition(to: CallState, status: CallStatus): void {
-    if (!LEGAL[this.#state].includes(to)) {
-      throw new Error(`illegal call state transition ${this.#state} -> ${to}`);
-    }
-    this.#state = to;
-    this.#status = status;
+  #endInBackground(reason: EndReason): void {
+    this.end(reason).catch((err: unknown) => this.log.error({ err }, 'call teardown failed'));
+  }
+
+  async #teardown(): Promise<void> {
+    const f = this.#facts;
+    const reason = f.endReason ?? 'error';
+    const wasAnswered = f.answeredAt !== null;
+    this.#state = 'ending';
+    this.#abort.abort();
+    this.#refreshMetrics();
+    await this.#disposers.disposeAll();
+    this.#refreshMetrics();
+    this.#isLinkReleased = true;
+    const now = new Date();
+    f.endedAt = now;
+    f.setStatus(finalStatus(reason, wasAnswered, f.error !== null), now);
+    this.#state = 'ended';
+    this.log.info(
+      { status: f.status, reason, hangupCause: f.hangupCause, metrics: f.metrics, agentEnded: this.#isAgentEnding },
+      'call ended',
+    );
+    this.#emit('status', f.status);
+    this.#emit('ended', f.record());
+  }
+
+  #transition(to: CallState): void {
+    this.#state = nextCallState(this.#state, to);
+    const status: CallStatus = to === 'ringing' ? 'ringing' : 'answered';
+    this.#facts.setStatus(status, new Date());
     this.log.info({ status }, 'call status');
-    this.emit('status', status);
+    this.#emit('status', status);
   }
 
   #isEnding(): boolean {
-    return this.#state === 'ending' || this.#state === 'ended';
+    return isEndingState(this.#state);
   }
 
   #timer(label: string, ms: number, fn: () => void): void {
     const t = setTimeout(fn, ms);
     this.#disposers.defer(label, () => clearTimeout(t));
   }
-}
 
-function finalStatus(reason: EndReason, wasAnswered: boolean, hasError: boolean): CallStatus {
-  if (reason === 'answering-machine') return 'completed';
-  if (reason === 'busy') return 'busy';
-  if (reason === 'no-answer' || reason === 'ring-timeout') return 'no-answer';
-  if (hasError || reason === 'rejected' || reason === 'error' || reason === 'agent-error') return 'failed';
-  return wasAnswered ? 'completed' : 'failed';
+  /**
+   * Delivers an event to every listener even when one throws (logged): a faulty observer must not
+   * keep the call from reporting its end, nor the registry from forgetting it.
+   */
+  #emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
+    for (const listener of this.rawListeners(event) as ((...a: CallEvents[K]) => void)[]) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        this.log.error({ err, event }, 'call event listener threw');
+      }
+    }
+  }
 }
 
 /** Carriers take national E.164 digits without the '+'. */
 function dialString(e164: string): string {
   return e164.replace(/^\+/, '');
-}
-
-function emptyMetrics(): BridgeMetrics {
-  return { caller_to_ai: { packets: 0, bytes: 0 }, ai_to_caller: { packets: 0, bytes: 0 }, resampling_ops: 0, errors: 0 };
 }

@@ -9,6 +9,8 @@
  * - answering-machine: AMD found a machine and the request asked to hang up on machines
  * - error: ARI or media failure
  * - shutdown: the service stopped
+ * - at-capacity / rate-limited: an inbound call refused by admission (src/call/admission.ts), ended
+ *   with a cause that sends the carrier elsewhere, never answered
  */
 export type EndReason =
   | 'callee'
@@ -22,7 +24,9 @@ export type EndReason =
   | 'max-duration'
   | 'answering-machine'
   | 'error'
-  | 'shutdown';
+  | 'shutdown'
+  | 'at-capacity'
+  | 'rate-limited';
 
 /** Q.850 causes Asterisk reports in ChannelDestroyed for calls that never answered. */
 export const Q850 = {

@@ -8,8 +8,10 @@ import { bridgeId, mediaChannelId } from './ari-ids';
 export interface MediaBridgeOptions {
   control: CallControl;
   router: AriEventRouter;
-  /** The call's teardown list: every Asterisk object made here is registered on it as it is made. */
-  disposers: DisposerStack;
+  /** The call's teardown: the bridge is released with the call. */
+  callDisposers: DisposerStack;
+  /** The conversation's teardown: the ExternalMedia channel goes with the agent (e.g. at a transfer). */
+  mediaDisposers: DisposerStack;
   app: string;
   format: 'slin' | 'alaw' | 'ulaw';
   callId: string;
@@ -22,19 +24,20 @@ export interface MediaBridgeOptions {
 /**
  * Joins a call leg and a new ExternalMedia channel in one mixing bridge. Resolves with the address
  * Asterisk receives our RTP on, or undefined when the call ended meanwhile. The bridge and the
- * ExternalMedia channel outlive the call leg in Asterisk, so both are registered for teardown.
+ * ExternalMedia channel outlive the call leg in Asterisk (docs/asterisk.md), so both are
+ * registered for teardown as soon as they exist.
  */
 export async function bridgeLegToMedia(o: MediaBridgeOptions): Promise<ExternalMediaAddress | undefined> {
-  const { control, router, disposers } = o;
+  const { control, router } = o;
   const emId = mediaChannelId(o.callId);
   const brId = bridgeId(o.callId);
   // Adding the ExternalMedia channel before its StasisStart can fail with 422; wait for it.
   const emReady = new Promise<void>((resolve) => {
     const sub = router.subscribe(emId, () => resolve(), ['StasisStart']);
-    disposers.defer('em-subscription', () => sub.cancel());
+    o.mediaDisposers.defer('em-subscription', () => sub.cancel(), 'last');
   });
   await control.createBridge(brId);
-  disposers.defer('bridge', () => control.destroyBridge(brId));
+  o.callDisposers.defer('bridge', () => control.destroyBridge(brId));
   const remote = await control.createExternalMedia({
     channelId: emId,
     app: o.app,
@@ -42,7 +45,7 @@ export async function bridgeLegToMedia(o: MediaBridgeOptions): Promise<ExternalM
     format: o.format,
     data: `media,${o.callId}`,
   });
-  disposers.defer('external-media', () => control.hangup(emId));
+  o.mediaDisposers.defer('external-media', () => control.hangup(emId));
   await withTimeout(emReady, 3000, () => new BridgeError('EM_NOT_IN_STASIS', 'ExternalMedia channel did not enter Stasis'));
   if (o.isEnding()) return undefined;
   await control.addToBridge(brId, [o.legChannelId, emId]);

@@ -4,7 +4,7 @@
  * failing subscriber is logged and the others still get the event.
  */
 import type { Logger } from 'pino';
-import type { BridgeMetrics, CallStatus, CallView } from '../call/call-view';
+import type { BridgeMetrics, CallStatus, CallView } from '../model/call-view';
 
 interface CallEventBase {
   call_id: string;
@@ -47,6 +47,14 @@ export interface AmdEvent extends CallEventBase {
   result: string;
   cause: string;
 }
+/** The agent asked to transfer the caller; `allowed` says whether the number was dialled. */
+export interface TransferAttemptEvent extends CallEventBase {
+  type: 'transfer_attempt';
+  phone_number: string;
+  allowed: boolean;
+  /** Why it was refused, or how the number was listed (TRANSFER_DESTINATIONS). */
+  reason: string;
+}
 /** The agent transferred the caller to `to`, and left the call. */
 export interface TransferredEvent extends CallEventBase {
   type: 'transferred';
@@ -72,7 +80,18 @@ export interface MetricsTickEvent extends CallEventBase {
 }
 
 /** Every live call event. */
-export type CallEvent = DialingEvent | RingingEvent | AnsweredEvent | TranscriptEvent | InterruptionEvent | DtmfEvent | AmdEvent | TransferredEvent | EndedEvent | MetricsTickEvent;
+export type CallEvent =
+  | DialingEvent
+  | RingingEvent
+  | AnsweredEvent
+  | TranscriptEvent
+  | InterruptionEvent
+  | DtmfEvent
+  | AmdEvent
+  | TransferAttemptEvent
+  | TransferredEvent
+  | EndedEvent
+  | MetricsTickEvent;
 /** The `type` of a CallEvent. */
 export type CallEventType = CallEvent['type'];
 

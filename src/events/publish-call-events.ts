@@ -2,7 +2,7 @@
  * Turns one Call's own events into bus events. The Call stays unaware of the bus; the call service
  * attaches it right after creating the call.
  */
-import type { CallStatus, CallView, TranscriptEntry } from '../call/call-view';
+import type { CallStatus, CallView, TranscriptEntry } from '../model/call-view';
 import { endedEventOf, type CallEventBus } from './call-events';
 
 /** What `publishCallEvents` needs of a Call (src/call/call.ts satisfies it). */

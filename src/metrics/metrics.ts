@@ -7,8 +7,8 @@
  * (Prometheus convention: base units, `_seconds` suffix).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BridgeMetrics, CallView } from '../call/call-view';
-import { TERMINAL_STATUSES } from '../call/call-view';
+import type { BridgeMetrics, CallView } from '../model/call-view';
+import { TERMINAL_STATUSES } from '../model/call-view';
 import type { CallEventBus, CallEventSubscription } from '../events/call-events';
 
 /** Prefix of every gateway metric (process/Node defaults keep their standard names). */
@@ -48,6 +48,11 @@ export class GatewayMetrics {
   readonly #answerToFirstAudio: Histogram;
   readonly #interruptions: Counter;
   readonly #ariReconnects: Counter;
+  readonly #storeErrors: Counter;
+  readonly #callsRefused: Counter<'direction' | 'reason'>;
+  readonly #agentFramesRefused: Counter;
+  readonly #transferAttempts: Counter<'outcome'>;
+  readonly #processFaults: Counter<'kind'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
@@ -98,6 +103,32 @@ export class GatewayMetrics {
     });
     this.#interruptions = new Counter({ name: `${METRICS_PREFIX}interruptions_total`, help: 'Caller barge-ins', registers });
     this.#ariReconnects = new Counter({ name: `${METRICS_PREFIX}ari_reconnects_total`, help: 'ARI WebSocket reconnects', registers });
+    this.#storeErrors = new Counter({ name: `${METRICS_PREFIX}store_errors_total`, help: 'Failed writes of call records (each retried)', registers });
+    this.#callsRefused = new Counter({
+      name: `${METRICS_PREFIX}calls_refused_total`,
+      help: 'Calls refused before they were placed or answered, by direction and reason',
+      labelNames: ['direction', 'reason'],
+      registers,
+    });
+    this.#agentFramesRefused = new Counter({
+      name: `${METRICS_PREFIX}agent_frames_refused_total`,
+      help: 'Agent audio frames refused undecoded because the playout queue could not take them',
+      registers,
+    });
+    this.#transferAttempts = new Counter({
+      name: `${METRICS_PREFIX}transfer_attempts_total`,
+      help: 'Transfers the agent asked for, allowed or refused',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.#processFaults = new Counter({
+      name: `${METRICS_PREFIX}process_faults_total`,
+      help: 'Unhandled rejections and uncaught exceptions caught by the process handler',
+      labelNames: ['kind'],
+      registers,
+    });
+    for (const outcome of ['allowed', 'refused'] as const) this.#transferAttempts.inc({ outcome }, 0);
+    for (const kind of ['unhandled_rejection', 'uncaught_exception'] as const) this.#processFaults.inc({ kind }, 0);
 
     // Every label value exported from the start, so rate() works before the first event.
     for (const outcome of TERMINAL_STATUSES) this.#callsTotal.inc({ outcome }, 0);
@@ -167,6 +198,31 @@ export class GatewayMetrics {
   /** The caller interrupted the agent. */
   interruption(): void {
     this.#interruptions.inc();
+  }
+
+  /** A write of call records failed (it is retried). */
+  storeError(): void {
+    this.#storeErrors.inc();
+  }
+
+  /** A call was refused by admission or because its record could not be written. */
+  callRefused(direction: 'inbound' | 'outbound', reason: string): void {
+    this.#callsRefused.inc({ direction, reason });
+  }
+
+  /** An agent audio frame was refused undecoded (bigger than the playout queue could take). */
+  agentFrameRefused(): void {
+    this.#agentFramesRefused.inc();
+  }
+
+  /** The agent asked for a transfer. */
+  transferAttempt(isAllowed: boolean): void {
+    this.#transferAttempts.inc({ outcome: isAllowed ? 'allowed' : 'refused' });
+  }
+
+  /** The process-level handler caught something (see src/index.ts). */
+  processFault(kind: 'unhandled_rejection' | 'uncaught_exception'): void {
+    this.#processFaults.inc({ kind });
   }
 
   /** The ARI connection was re-established after a loss. */

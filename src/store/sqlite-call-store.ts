@@ -1,12 +1,20 @@
 /**
- * Call records in an embedded SQLite database (better-sqlite3, synchronous). One row per call;
- * transcript, metrics and status history are JSON columns (read back whole, never queried into).
+ * Call records in an embedded SQLite database (better-sqlite3, synchronous). One row per call for
+ * its summary (status history and metrics as small JSON columns) and one row per transcript line.
  *
- * Durability: WAL journal with `synchronous = NORMAL` — a committed save survives a crash of the
+ * Durability: WAL journal with `synchronous = NORMAL` — a committed write survives a crash of the
  * process (kill -9); only a power loss can drop the last few commits. Readers never block the
- * writer, so a dashboard listing calls does not stall the call path.
+ * writer, so a dashboard listing calls does not stall writes.
+ *
+ * Locking: every write is `BEGIN IMMEDIATE`, which takes the write lock up front, so the busy
+ * timeout applies while another connection holds it. (A deferred transaction in WAL mode fails at
+ * once with SQLITE_BUSY when it upgrades to a writer, and the timeout never applies.) The timeout is
+ * short: better-sqlite3 waits synchronously, and the write-behind writer retries with backoff.
+ *
+ * Files: the database and its -wal/-shm siblings are created 0600 in a folder made 0700: the
+ * records hold phone numbers and transcripts.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -15,32 +23,33 @@ import {
   assertListLimit,
   decodeCursor,
   encodeCursor,
-  nextStatusHistory,
   type CallListPage,
   type CallListQuery,
   type CallRecord,
   type StatusChange,
-} from '../call/call-record';
-import type { CallStore } from '../call/call-store';
-import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../call/call-view';
+} from '../model/call-record';
+import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../model/call-view';
+import type { CallStore, CallSummary, StoreBatch, TranscriptLine } from './call-store';
 
 /** Database file used when CALL_DB_PATH is not set; relative to the working directory. */
 export const DEFAULT_CALL_DB_PATH = './data/calls.db';
 /** Path that opens a private in-memory database (tests). */
 export const IN_MEMORY_DB_PATH = ':memory:';
+/** Default wait for another connection's write lock, ms; see "Locking" above. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 250;
 
 /** Options of `SqliteCallStore.open`. */
 export interface SqliteCallStoreOptions {
   /** File path (its directory is created), or ':memory:'. */
   path: string;
-  /** Wall clock, epoch ms (status-history times, recovery time). Default `Date.now`. */
+  /** Wall clock, epoch ms (recovery time). Default `Date.now`. */
   nowMs?: () => number;
-  /** How long a write waits for another connection's lock, ms. Default 5000. */
+  /** How long a write waits for another connection's lock, ms. Default DEFAULT_BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
 }
 
 /** Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one. */
-const MIGRATIONS: readonly { version: number; sql: string }[] = [
+export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   {
     version: 1,
     sql: `
@@ -82,7 +91,27 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 3,
     sql: `ALTER TABLE calls ADD COLUMN hangup_sip_code INTEGER;`,
   },
+  {
+    // Transcript lines are appended, one row each, instead of rewriting the call's whole transcript
+    // on every line (which cost O(lines²) bytes per call).
+    version: 4,
+    sql: `
+      CREATE TABLE transcript_lines (
+        call_id TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        role    TEXT NOT NULL,
+        text    TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        PRIMARY KEY (call_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      INSERT INTO transcript_lines (call_id, seq, role, text, at)
+        SELECT c.id, CAST(j.key AS INTEGER), json_extract(j.value, '$.role'), json_extract(j.value, '$.text'), json_extract(j.value, '$.at')
+        FROM calls c, json_each(c.transcript) j;
+      ALTER TABLE calls DROP COLUMN transcript;
+    `,
+  },
 ];
+
 
 /** Highest schema version this build knows. */
 export const CALL_DB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -102,7 +131,6 @@ interface CallRow {
   end_reason: string | null;
   error: string | null;
   status_history: string;
-  transcript: string;
   metrics: string;
   updated_ms: number;
   dialed_number: string | null;
@@ -111,6 +139,14 @@ interface CallRow {
   transferred_to: string | null;
   recording_url: string | null;
   hangup_sip_code: number | null;
+}
+
+interface LineRow {
+  call_id: string;
+  seq: number;
+  role: string;
+  text: string;
+  at: string;
 }
 
 interface ListParams {
@@ -122,43 +158,37 @@ interface ListParams {
   limit: number;
 }
 
+const COLUMNS = [
+  'id', 'direction', 'phone_number', 'status', 'conversation_id', 'created_ms', 'created_at', 'answered_at', 'ended_at',
+  'hangup_cause', 'hangup_cause_text', 'end_reason', 'error', 'status_history', 'metrics', 'updated_ms', 'dialed_number',
+  'agent_id', 'amd_result', 'transferred_to', 'recording_url', 'hangup_sip_code',
+] as const satisfies readonly (keyof CallRow)[];
+
 /**
  * `CallStore` on SQLite. Open with `SqliteCallStore.open({ path })`; the caller must `close()` it
- * (at shutdown, after the last save). Every statement is prepared once at open.
+ * (at shutdown, after the last write). Every statement is prepared once at open.
  */
 export class SqliteCallStore implements CallStore {
   readonly #db: Database.Database;
   readonly #nowMs: () => number;
   readonly #selectOne: Database.Statement<[string], CallRow>;
-  readonly #selectHistory: Database.Statement<[string], { status_history: string }>;
-  readonly #upsert: Database.Statement<[CallRow]>;
+  readonly #selectLines: Database.Statement<[string], LineRow>;
   readonly #selectPage: Database.Statement<[ListParams], CallRow>;
-  readonly #selectInFlight: Database.Statement<[], { id: string; status_history: string }>;
-  readonly #markFailed: Database.Statement<[{ id: string; ended_at: string; error: string; end_reason: string; status_history: string; now_ms: number }]>;
-  readonly #saveTx: (view: CallView) => void;
-  readonly #recoverTx: (reason: string) => string[];
+  readonly #writeTx: Database.Transaction<(batch: StoreBatch) => void>;
+  readonly #recoverTx: Database.Transaction<(reason: string) => string[]>;
 
   private constructor(db: Database.Database, nowMs: () => number) {
     this.#db = db;
     this.#nowMs = nowMs;
     this.#selectOne = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
-    this.#selectHistory = db.prepare<[string], { status_history: string }>('SELECT status_history FROM calls WHERE id = ?');
-    this.#upsert = db.prepare<[CallRow]>(`
-      INSERT INTO calls (id, direction, phone_number, status, conversation_id, created_ms, created_at, answered_at,
-        ended_at, hangup_cause, hangup_cause_text, end_reason, error, status_history, transcript, metrics, updated_ms,
-        dialed_number, agent_id, amd_result, transferred_to, recording_url, hangup_sip_code)
-      VALUES (@id, @direction, @phone_number, @status, @conversation_id, @created_ms, @created_at, @answered_at,
-        @ended_at, @hangup_cause, @hangup_cause_text, @end_reason, @error, @status_history, @transcript, @metrics, @updated_ms,
-        @dialed_number, @agent_id, @amd_result, @transferred_to, @recording_url, @hangup_sip_code)
-      ON CONFLICT (id) DO UPDATE SET
-        direction = excluded.direction, phone_number = excluded.phone_number, status = excluded.status,
-        conversation_id = excluded.conversation_id, created_ms = excluded.created_ms, created_at = excluded.created_at,
-        answered_at = excluded.answered_at, ended_at = excluded.ended_at, hangup_cause = excluded.hangup_cause,
-        hangup_cause_text = excluded.hangup_cause_text, end_reason = excluded.end_reason, error = excluded.error,
-        status_history = excluded.status_history, transcript = excluded.transcript, metrics = excluded.metrics,
-        updated_ms = excluded.updated_ms, dialed_number = excluded.dialed_number, agent_id = excluded.agent_id,
-        amd_result = excluded.amd_result, transferred_to = excluded.transferred_to, recording_url = excluded.recording_url,
-        hangup_sip_code = excluded.hangup_sip_code`);
+    this.#selectLines = db.prepare<[string], LineRow>('SELECT * FROM transcript_lines WHERE call_id = ? ORDER BY seq');
+    const upsert = db.prepare<[CallRow]>(`
+      INSERT INTO calls (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})
+      ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`);
+    // A line that landed in an earlier attempt of the same batch is not written twice.
+    const insertLine = db.prepare<[LineRow]>(
+      'INSERT INTO transcript_lines (call_id, seq, role, text, at) VALUES (@call_id, @seq, @role, @text, @at) ON CONFLICT DO NOTHING',
+    );
     // One statement for every filter combination: a NULL parameter disables its condition.
     this.#selectPage = db.prepare<[ListParams], CallRow>(`
       SELECT * FROM calls
@@ -169,27 +199,24 @@ export class SqliteCallStore implements CallStore {
       ORDER BY created_ms DESC, id DESC
       LIMIT @limit`);
     const inFlight = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
-    this.#selectInFlight = db.prepare<[], { id: string; status_history: string }>(
-      `SELECT id, status_history FROM calls WHERE status IN (${inFlight})`,
-    );
-    this.#markFailed = db.prepare(`
+    const selectInFlight = db.prepare<[], { id: string; status_history: string }>(`SELECT id, status_history FROM calls WHERE status IN (${inFlight})`);
+    const markFailed = db.prepare<[{ id: string; ended_at: string; error: string; end_reason: string; status_history: string; now_ms: number }]>(`
       UPDATE calls SET status = 'failed', ended_at = @ended_at, error = @error, end_reason = @end_reason,
         status_history = @status_history, updated_ms = @now_ms
       WHERE id = @id`);
 
-    this.#saveTx = db.transaction((view: CallView) => {
+    this.#writeTx = db.transaction((batch: StoreBatch) => {
       const nowMs = this.#nowMs();
-      const previous = this.#selectHistory.get(view.id);
-      const history = nextStatusHistory(previous === undefined ? [] : parseJson<StatusChange[]>(previous.status_history), view, nowMs);
-      this.#upsert.run(toRow(view, history, nowMs));
+      for (const summary of batch.summaries) upsert.run(toRow(summary, nowMs));
+      for (const line of batch.lines) insertLine.run(toLineRow(line));
     });
     this.#recoverTx = db.transaction((reason: string) => {
       const nowMs = this.#nowMs();
       const endedAt = new Date(nowMs).toISOString();
-      const rows = this.#selectInFlight.all();
+      const rows = selectInFlight.all();
       for (const row of rows) {
         const history = [...parseJson<StatusChange[]>(row.status_history), { status: 'failed' as const, at: endedAt }];
-        this.#markFailed.run({
+        markFailed.run({
           id: row.id,
           ended_at: endedAt,
           error: reason,
@@ -207,11 +234,26 @@ export class SqliteCallStore implements CallStore {
    * prepare statements. Throws if the file's schema is newer than this build knows (a downgrade).
    */
   static open(options: SqliteCallStoreOptions): SqliteCallStore {
-    const { path, nowMs = Date.now, busyTimeoutMs = 5000 } = options;
-    if (path !== IN_MEMORY_DB_PATH) mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: busyTimeoutMs });
+    const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+    const isFile = path !== IN_MEMORY_DB_PATH;
+    if (isFile) {
+      const dir = dirname(path);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // mkdir's mode is masked by the umask and leaves an existing folder alone.
+      chmodSync(dir, 0o700);
+    }
+    // SQLite creates the file and its -wal/-shm siblings itself; a umask of 077 around the open
+    // makes all three 0600 (better-sqlite3 offers no mode option).
+    const previousUmask = isFile ? process.umask(0o077) : undefined;
+    let db: Database.Database;
     try {
-      if (path !== IN_MEMORY_DB_PATH) db.pragma('journal_mode = WAL');
+      db = new Database(path, { timeout: busyTimeoutMs });
+      if (isFile) db.pragma('journal_mode = WAL');
+    } finally {
+      if (previousUmask !== undefined) process.umask(previousUmask);
+    }
+    try {
+      if (isFile) chmodSync(path, 0o600);
       db.pragma('synchronous = NORMAL');
       migrate(db, nowMs);
       return new SqliteCallStore(db, nowMs);
@@ -231,16 +273,17 @@ export class SqliteCallStore implements CallStore {
     return String(this.#db.pragma('journal_mode', { simple: true }));
   }
 
-  save(view: CallView): void {
-    this.#saveTx(view);
+  async write(batch: StoreBatch): Promise<void> {
+    if (batch.summaries.length === 0 && batch.lines.length === 0) return;
+    this.#writeTx.immediate(batch);
   }
 
-  get(id: string): CallRecord | undefined {
+  async get(id: string): Promise<CallRecord | undefined> {
     const row = this.#selectOne.get(id);
-    return row === undefined ? undefined : fromRow(row);
+    return row === undefined ? undefined : this.#fromRow(row);
   }
 
-  list(query: CallListQuery): CallListPage {
+  async list(query: CallListQuery): Promise<CallListPage> {
     assertListLimit(query.limit);
     const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     if (query.cursor !== undefined && cursor === undefined) throw new RangeError('invalid list cursor');
@@ -253,17 +296,44 @@ export class SqliteCallStore implements CallStore {
       cursor_id: cursor?.id ?? null,
       limit: query.limit + 1,
     });
-    const calls = rows.slice(0, query.limit).map(fromRow);
+    const calls = rows.slice(0, query.limit).map((row) => this.#fromRow(row));
     const last = calls[calls.length - 1];
     return { calls, next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(last) : null };
   }
 
-  markInFlightAsFailed(reason: string): string[] {
-    return this.#recoverTx(reason);
+  async markInFlightAsFailed(reason: string): Promise<string[]> {
+    return this.#recoverTx.immediate(reason);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
+  }
+
+  #fromRow(row: CallRow): CallRecord {
+    const transcript: TranscriptEntry[] = this.#selectLines.all(row.id).map((l) => ({ role: l.role as TranscriptEntry['role'], text: l.text, at: l.at }));
+    return {
+      id: row.id,
+      direction: row.direction as CallView['direction'],
+      phone_number: row.phone_number,
+      dialed_number: row.dialed_number,
+      agent_id: row.agent_id,
+      amd_result: row.amd_result,
+      transferred_to: row.transferred_to,
+      recording_url: row.recording_url,
+      hangup_sip_code: row.hangup_sip_code,
+      status: row.status as CallStatus,
+      conversation_id: row.conversation_id,
+      created_at: row.created_at,
+      answered_at: row.answered_at,
+      ended_at: row.ended_at,
+      hangup_cause: row.hangup_cause,
+      hangup_cause_text: row.hangup_cause_text,
+      end_reason: row.end_reason,
+      error: row.error,
+      transcript,
+      metrics: parseJson<BridgeMetrics>(row.metrics),
+      status_history: parseJson<StatusChange[]>(row.status_history),
+    };
   }
 }
 
@@ -279,7 +349,7 @@ function migrate(db: Database.Database, nowMs: () => number): void {
     db.transaction(() => {
       db.exec(migration.sql);
       record.run(migration.version, new Date(nowMs()).toISOString());
-    })();
+    }).immediate();
   }
 }
 
@@ -288,60 +358,37 @@ function currentVersion(db: Database.Database): number {
   return row?.version ?? 0;
 }
 
-function toRow(view: CallView, history: StatusChange[], nowMs: number): CallRow {
-  const createdMs = Date.parse(view.created_at);
-  if (!Number.isFinite(createdMs)) throw new TypeError(`call ${view.id} has an invalid created_at`);
+function toRow(summary: CallSummary, nowMs: number): CallRow {
+  const createdMs = Date.parse(summary.created_at);
+  if (!Number.isFinite(createdMs)) throw new TypeError(`call ${summary.id} has an invalid created_at`);
   return {
-    id: view.id,
-    direction: view.direction,
-    phone_number: view.phone_number,
-    status: view.status,
-    conversation_id: view.conversation_id,
+    id: summary.id,
+    direction: summary.direction,
+    phone_number: summary.phone_number,
+    status: summary.status,
+    conversation_id: summary.conversation_id,
     created_ms: createdMs,
-    created_at: view.created_at,
-    answered_at: view.answered_at,
-    ended_at: view.ended_at,
-    hangup_cause: view.hangup_cause,
-    hangup_cause_text: view.hangup_cause_text,
-    end_reason: view.end_reason,
-    error: view.error,
-    status_history: JSON.stringify(history),
-    transcript: JSON.stringify(view.transcript),
-    metrics: JSON.stringify(view.metrics),
+    created_at: summary.created_at,
+    answered_at: summary.answered_at,
+    ended_at: summary.ended_at,
+    hangup_cause: summary.hangup_cause,
+    hangup_cause_text: summary.hangup_cause_text,
+    end_reason: summary.end_reason,
+    error: summary.error,
+    status_history: JSON.stringify(summary.status_history),
+    metrics: JSON.stringify(summary.metrics),
     updated_ms: nowMs,
-    dialed_number: view.dialed_number,
-    agent_id: view.agent_id,
-    amd_result: view.amd_result,
-    transferred_to: view.transferred_to,
-    recording_url: view.recording_url,
-    hangup_sip_code: view.hangup_sip_code,
+    dialed_number: summary.dialed_number,
+    agent_id: summary.agent_id,
+    amd_result: summary.amd_result,
+    transferred_to: summary.transferred_to,
+    recording_url: summary.recording_url,
+    hangup_sip_code: summary.hangup_sip_code,
   };
 }
 
-function fromRow(row: CallRow): CallRecord {
-  return {
-    id: row.id,
-    direction: row.direction as CallView['direction'],
-    phone_number: row.phone_number,
-    dialed_number: row.dialed_number,
-    agent_id: row.agent_id,
-    amd_result: row.amd_result,
-    transferred_to: row.transferred_to,
-    recording_url: row.recording_url,
-    hangup_sip_code: row.hangup_sip_code,
-    status: row.status as CallStatus,
-    conversation_id: row.conversation_id,
-    created_at: row.created_at,
-    answered_at: row.answered_at,
-    ended_at: row.ended_at,
-    hangup_cause: row.hangup_cause,
-    hangup_cause_text: row.hangup_cause_text,
-    end_reason: row.end_reason,
-    error: row.error,
-    transcript: parseJson<TranscriptEntry[]>(row.transcript),
-    metrics: parseJson<BridgeMetrics>(row.metrics),
-    status_history: parseJson<StatusChange[]>(row.status_history),
-  };
+function toLineRow(line: TranscriptLine): LineRow {
+  return { call_id: line.callId, seq: line.seq, role: line.entry.role, text: line.entry.text, at: line.entry.at };
 }
 
 /** Our own JSON columns, written by `toRow`; the type is trusted, not validated. */

@@ -306,7 +306,7 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
         await waitFor(() => rec.all('audio').length === expectedChunks, { what: `${expectedChunks} audio events` });
         const audio = rec.all('audio');
         assert.ok(audio.every((a) => a.eventId === 1 && a.format === format));
-        const bytes = Buffer.concat(audio.map((a) => a.bytes));
+        const bytes = Buffer.concat(audio.map((a) => Buffer.from(a.base64, 'base64')));
         assert.equal(bytes.length, conv.agentTurns[0]!.bytesSent);
         const rate = format === 'ulaw_8000' ? 8000 : Number(format.split('_')[1]);
         const freq = estimateFrequencyHz(decodeBytes(bytes, format), rate);
@@ -354,7 +354,7 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
       const cut = rec.indexOf('interruption');
       const after = rec.events.slice(cut).filter((e) => e.name === 'audio').map((e) => e.ev as EventOf<'audio'>);
       assert.ok(after.length > 0 && after.every((a) => a.eventId === 2), 'after the interruption only the new turn plays');
-      const replyFreq = estimateFrequencyHz(decodeBytes(Buffer.concat(after.map((a) => a.bytes)), 'pcm_16000'), 16000);
+      const replyFreq = estimateFrequencyHz(decodeBytes(Buffer.concat(after.map((a) => Buffer.from(a.base64, 'base64'))), 'pcm_16000'), 16000);
       assert.ok(Math.abs(replyFreq - 660) < 3, `${replyFreq} Hz`);
       assert.equal(rec.all('transcript').find((t) => t.role === 'user')?.text, 'stop');
     });
@@ -469,7 +469,8 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
       conv.sendRaw({ type: 'audio', audio_event: { event_id: 5 } });
       conv.sendRaw({ type: 'audio', audio_event: { event_id: '7', audio_base_64: 'AAABAA==' } });
       const stringId = await rec.next('audio', (a) => a.eventId === 7);
-      assert.deepEqual([...stringId.bytes], [0, 0, 1, 0]);
+      assert.deepEqual([...Buffer.from(stringId.base64, 'base64')], [0, 0, 1, 0]);
+      assert.equal(stringId.byteLength, 4);
       const pong = await conv.ping();
       assert.ok(pong !== undefined, 'still answering pings');
       assert.equal(client.counters.unknownMessages, 1);

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import type { Server, ServerInjectResponse } from '@hapi/hapi';
 import pino from 'pino';
 import { createServer } from '../../src/api/server';
-import type { CallRecord } from '../../src/call/call-record';
-import type { CallApi, CallStatus, CallView } from '../../src/call/call-view';
+import type { CallRecord } from '../../src/model/call-record';
+import type { CallApi } from '../../src/model/call-api';
+import type { CallStatus, CallView } from '../../src/model/call-view';
 import { FakeCallApi, makeCallView } from '../fakes/fake-call-api';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');

@@ -103,7 +103,7 @@ describe('REST API (server.inject, fake CallApi)', () => {
       for (const url of [`/api/calls/${view.id}`, `/api/calls/${view.id.toUpperCase()}`, `/api/calls/${view.id}/`]) {
         const res = await inject(url);
         assert.equal(res.statusCode, 200, url);
-        assert.deepEqual(JSON.parse(res.payload), view);
+        assert.deepEqual(JSON.parse(res.payload), { ...view, status_history: [{ status: 'dialing', at: view.created_at }] });
         assert.equal(res.headers['cache-control'], 'no-store');
       }
       assert.deepEqual(fake.getCalls, [view.id, view.id, view.id]);
@@ -126,13 +126,14 @@ describe('REST API (server.inject, fake CallApi)', () => {
       fake.addCall(makeCallView(PHONE));
       const up = await inject('/health');
       assert.equal(up.statusCode, 200);
-      assert.deepEqual(JSON.parse(up.payload), { status: 'ok', ari: 'connected', active_calls: 1, version: '9.9.9-test' });
+      const ready = { status: 'ok', ari: 'connected', active_calls: 1, accepting_calls: true, store: 'ok', version: '9.9.9-test' };
+      assert.deepEqual(JSON.parse(up.payload), ready);
 
       fake.ari = 'disconnected';
       const down = await inject('/health');
       assert.equal(down.statusCode, 503);
       assert.equal(down.headers['retry-after'], '5');
-      assert.deepEqual(JSON.parse(down.payload), { status: 'unavailable', ari: 'disconnected', active_calls: 1, version: '9.9.9-test' });
+      assert.deepEqual(JSON.parse(down.payload), { ...ready, status: 'unavailable', ari: 'disconnected' });
     });
 
     it('unknown routes and methods → 404 JSON', async () => {

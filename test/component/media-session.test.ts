@@ -5,7 +5,7 @@ import { encodeUlaw } from '../../src/audio/g711';
 import { readPcm16BE, readPcm16LE, writePcm16BE, writePcm16LE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import type { AgentAudioFormat, ExternalMediaFormat } from '../../src/audio/frame';
-import { RtpMediaSession } from '../../src/call/media-session';
+import { RtpMediaSession } from '../../src/media/media-session';
 import { silentLogger } from '../../src/logger';
 import { buildRtp, isRtpParseError, parseRtp, PT_L16_MONO, PT_PCMU, type RtpPacket } from '../../src/rtp/packet';
 import { dominantFrequencyHz, findGaps, generateTone } from '../helpers/signal';

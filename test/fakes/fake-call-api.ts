@@ -3,10 +3,11 @@
  * told to fail the next call of a method with a given error.
  */
 import { randomUUID } from 'node:crypto';
-import type { CallListPage, CallListQuery } from '../../src/call/call-record';
-import { MemoryCallStore } from '../../src/call/call-store';
-import type { CallApi, CallView, StartCallRequest } from '../../src/call/call-view';
-import { TERMINAL_STATUSES } from '../../src/call/call-view';
+import type { CallListPage, CallListQuery, CallRecord } from '../../src/model/call-record';
+import { MemoryCallStore } from '../../src/store/call-store';
+import type { CallApi, CallRequester, ServiceHealth } from '../../src/model/call-api';
+import type { CallView, StartCallRequest } from '../../src/model/call-view';
+import { TERMINAL_STATUSES } from '../../src/model/call-view';
 import { CallNotFoundError } from '../../src/errors';
 
 type FailableMethod = 'startCall' | 'getCall' | 'hangupCall' | 'listCalls';
@@ -41,6 +42,8 @@ export function makeCallView(phoneNumber: string, id: string = randomUUID()): Ca
 export class FakeCallApi implements CallApi {
   /** Every StartCallRequest received, in order. */
   readonly startCalls: StartCallRequest[] = [];
+  /** Who asked, for each of `startCalls`. */
+  readonly requesters: CallRequester[] = [];
   /** Every id passed to getCall. */
   readonly getCalls: string[] = [];
   /** Every id passed to hangupCall. */
@@ -64,16 +67,18 @@ export class FakeCallApi implements CallApi {
     return view;
   }
 
-  async startCall(request: StartCallRequest): Promise<CallView> {
+  async startCall(request: StartCallRequest, requester: CallRequester): Promise<CallView> {
     this.startCalls.push(request);
+    this.requesters.push(requester);
     this.#throwIfFailing('startCall');
     return this.addCall(makeCallView(request.phoneNumber));
   }
 
-  getCall(id: string): CallView {
+  async getCall(id: string): Promise<CallRecord> {
     this.getCalls.push(id);
     this.#throwIfFailing('getCall');
-    return this.#find(id);
+    const view = this.#find(id);
+    return { ...view, status_history: [{ status: view.status, at: view.created_at }] };
   }
 
   async hangupCall(id: string): Promise<CallView> {
@@ -89,17 +94,23 @@ export class FakeCallApi implements CallApi {
   }
 
   /** Lists `calls` through a MemoryCallStore, so paging and filters behave as in the real stores. */
-  listCalls(query: CallListQuery): CallListPage {
+  async listCalls(query: CallListQuery): Promise<CallListPage> {
     this.listQueries.push(query);
     this.#throwIfFailing('listCalls');
     const store = new MemoryCallStore();
-    for (const view of this.calls.values()) store.save(view);
+    for (const view of this.calls.values()) {
+      const { transcript, ...summary } = view;
+      await store.write({
+        summaries: [{ ...summary, status_history: [{ status: view.status, at: view.created_at }] }],
+        lines: transcript.map((entry, seq) => ({ callId: view.id, seq, entry })),
+      });
+    }
     return store.list(query);
   }
 
-  health(): { ari: 'connected' | 'disconnected'; activeCalls: number } {
+  health(): ServiceHealth {
     const activeCalls = [...this.calls.values()].filter((c) => !TERMINAL_STATUSES.includes(c.status)).length;
-    return { ari: this.ari, activeCalls };
+    return { ari: this.ari, activeCalls, isAccepting: true, store: 'ok' };
   }
 
   #find(id: string): CallView {

@@ -2,7 +2,7 @@
  * A manual Clock for unit tests: time moves only through `advance()` / `stall()`, and timers fire
  * in due order at their due time. Optionally every timer fires late, like a busy event loop.
  */
-import type { Clock, TimerHandle } from '../../src/rtp/pacer';
+import type { Clock, TimerHandle } from '../../src/media/pacer';
 
 interface FakeTimer {
   readonly id: number;

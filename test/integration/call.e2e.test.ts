@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import pino from 'pino';
 import { App } from '../../src/app';
-import type { CallView } from '../../src/call/call-view';
+import type { CallView } from '../../src/model/call-view';
 import { waitForRecording } from '../carrier/recording';
 import { ElevenLabsSimulator, type SimAgentOptions } from '../fakes/elevenlabs-simulator';
 import type { SimConversation } from '../fakes/sim/conversation';
@@ -59,7 +59,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     // Signal analysis runs in this process, beside the gateway: it waits until playout is over so
     // that its CPU bursts cannot delay the 20 ms pacer under test.
     await waitFor(() => conv.userAudioMs >= 1500, { timeoutMs: 10_000, what: '1.5 s of caller audio at the agent' });
-    await waitFor(() => (app.calls.getCall(call.id).metrics.ai_to_caller.packets ?? 0) >= 100, { timeoutMs: 10_000, what: '2 s of playout' });
+    await waitFor(async () => ((await app.calls.getCall(call.id)).metrics.ai_to_caller.packets ?? 0) >= 100, { timeoutMs: 10_000, what: '2 s of playout' });
     // Caller → agent: the carrier's tone at the agent's input rate.
     const heard = conv.userAudio();
     const tail = heard.subarray(heard.length - 16_000); // the last second
@@ -98,15 +98,15 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     const call = await placeCall(number);
     const conv = await conversationOf(call.id);
     await waitStatus(call.id, ['answered']);
-    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
+    await waitFor(async () => (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
     void conv.sayAgent({ freqHz: 550, durationMs: 6000, text: 'a long story' }).catch(() => undefined);
-    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 60, { what: 'reply playing' });
+    await waitFor(async () => (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= 60, { what: 'reply playing' });
     // The simulator sends the interruption, then three chunks of the old turn still in flight, then
     // its 660 Hz reply to the interrupting turn with the same event id as the interruption.
     await conv.interrupt({ transcript: 'stop', lateStaleChunks: 3 });
-    await waitFor(() => app.calls.getCall(call.id).transcript.some((t) => t.role === 'user' && t.text === 'stop'), { what: 'user turn' });
-    const replyDone = app.calls.getCall(call.id).metrics.ai_to_caller.packets + 50;
-    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= replyDone, { timeoutMs: 10_000, what: 'new reply played' });
+    await waitFor(async () => (await app.calls.getCall(call.id)).transcript.some((t) => t.role === 'user' && t.text === 'stop'), { what: 'user turn' });
+    const replyDone = (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets + 50;
+    await waitFor(async () => (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= replyDone, { timeoutMs: 10_000, what: 'new reply played' });
     await endAndCheckClean(call.id);
 
     const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
@@ -134,12 +134,15 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
   for (const outputFormat of ['pcm_8000', 'pcm_22050', 'pcm_24000', 'pcm_44100', 'pcm_48000', 'ulaw_8000'] as const) {
     it(`agent output ${outputFormat} plays at the right pitch`, async function () {
       await startApp({ outputFormat, greeting: { freqHz: 600, durationMs: 800 } });
-      const number = pair.numbers.answer();
+      // The carrier hangs up after 2 s, well after the greeting: the recording ends where the call
+      // does, not where a test decided to hang up while the last packets were still on their way.
+      const number = pair.numbers.answerThenHangUp(2);
       const call = await placeCall(number);
       await conversationOf(call.id);
       await waitStatus(call.id, ['answered']);
-      await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 40, { what: 'greeting played' });
-      await endAndCheckClean(call.id);
+      assert.equal((await waitStatus(call.id, ['completed', 'failed'])).end_reason, 'callee');
+      assert.ok((await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= 40, 'the whole greeting was sent');
+      await pair.expectAriIdle(5000);
       const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
       const runs = audibleRuns(wav.samples);
       assert.ok(runs[0], 'greeting heard');
@@ -159,7 +162,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     const heard = conv.userAudio();
     const f = dominantFrequencyHz(heard.subarray(heard.length - 8000), 8000);
     assert.ok(Math.abs(f - 1000) < 5, `agent heard ${f} Hz`);
-    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 50, { what: 'greeting played' });
+    await waitFor(async () => (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= 50, { what: 'greeting played' });
     const ended = await endAndCheckClean(call.id);
     assert.equal(ended.metrics.resampling_ops, 0);
     const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
@@ -186,7 +189,7 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     const call = await placeCall(number);
     const conv = await conversationOf(call.id);
     await waitStatus(call.id, ['answered']);
-    await waitFor(() => app.calls.getCall(call.id).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
+    await waitFor(async () => (await app.calls.getCall(call.id)).metrics.ai_to_caller.packets >= 15, { what: 'greeting played' });
     await conv.endCall();
     const view = await waitStatus(call.id, ['completed', 'failed']);
     assert.equal(view.status, 'completed');

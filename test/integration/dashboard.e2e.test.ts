@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { App } from '../../src/app';
-import type { CallView } from '../../src/call/call-view';
+import type { CallView } from '../../src/model/call-view';
 import { loadConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/logger';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
@@ -186,8 +186,8 @@ describe('dashboard in headless Chromium (real Asterisk pair + ElevenLabs simula
     await waitForText(`${rowSel} td.conversation`, /^conv_/);
     await waitForText('#active-count', /^1 active$/);
     const conv: SimConversation = await waitFor(
-      () => {
-        const id = app?.calls.getCall(callId!).conversation_id;
+      async () => {
+        const id = app === undefined ? undefined : (await app.calls.getCall(callId!)).conversation_id;
         return id ? sim.conversations.find((c) => c.id === id) : undefined;
       },
       { timeoutMs: 10_000, what: 'agent conversation of the call' },

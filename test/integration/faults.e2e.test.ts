@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AsteriskInstance } from '../../scripts/lib/asterisk-instance';
 import { App } from '../../src/app';
-import type { CallRecord } from '../../src/call/call-record';
-import type { CallView } from '../../src/call/call-view';
+import type { CallRecord } from '../../src/model/call-record';
+import type { CallView } from '../../src/model/call-view';
 import { loadConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/logger';
 import { SqliteCallStore } from '../../src/store/sqlite-call-store';
@@ -255,7 +255,12 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
     let placing: Promise<CallView> | undefined;
     const app = await startApp({}, {
       // The App's own 'connected' listener has just sent the reconcile's channel listing.
-      beforeStart: (a) => a.ari.once('connected', () => (placing = a.calls.startCall({ phoneNumber: `+${pair.numbers.answerThenHangUp(2)}` }))),
+      beforeStart: (a) =>
+        a.ari.once('connected', () => {
+          placing = a.calls.startCall({ phoneNumber: `+${pair.numbers.answerThenHangUp(2)}` }, { id: 'test' });
+          // Awaited below; this keeps an early rejection from being unhandled meanwhile.
+          placing.catch(() => undefined);
+        }),
     });
     const call = await waitFor(() => placing, { what: 'the call placed on connect' });
     const ended = await waitStatus(app.server.info.uri, (await call).id, ['completed', 'failed'], 20_000);
@@ -482,9 +487,9 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
     const store = SqliteCallStore.open({ path: db });
     let record: CallRecord | undefined;
     try {
-      record = store.get(call.id);
+      record = await store.get(call.id);
     } finally {
-      store.close();
+      await store.close();
     }
     assert.ok(record, 'the call is on record');
     assert.equal(record.status, 'completed');

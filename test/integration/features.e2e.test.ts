@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { CallListPage } from '../../src/call/call-record';
-import type { CallView } from '../../src/call/call-view';
+import type { CallListPage } from '../../src/model/call-record';
+import type { CallView } from '../../src/model/call-view';
 import { CARRIER_SENT_DTMF } from '../carrier/number-plan';
 import { waitForRecording } from '../carrier/recording';
 import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
@@ -124,14 +124,52 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     const result = await conv.callClientTool('order_pizza', { size: 'xl' });
     assert.equal(result?.isError, true);
     assert.match(result?.result ?? '', /unknown tool/);
-    assert.equal(gw.call(call.id).status, 'answered');
+    assert.equal((await gw.call(call.id)).status, 'answered');
+    await gw.endAndCheckClean(call.id);
+  });
+
+  it('agent tool transfer_to_number: only TRANSFER_DESTINATIONS are dialled, at most TRANSFER_MAX_ATTEMPTS per call', async function () {
+    const busy = pair.numbers.busy();
+    const target = pair.numbers.answer440Hz();
+    const unlisted = pair.numbers.answer440Hz();
+    await gw.start({ greeting: { freqHz: 660, durationMs: 300 } }, { TRANSFER_DESTINATIONS: `+${busy},+${target}`, TRANSFER_MAX_ATTEMPTS: '1' });
+    const call = await gw.placeCall(pair.numbers.answer());
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+    const attempts: { allowed: boolean; reason: string }[] = [];
+    const sub = gw.app.events.subscribe((e) => {
+      if (e.type === 'transfer_attempt') attempts.push({ allowed: e.allowed, reason: e.reason });
+    }, { callId: call.id });
+    const channelsNow = async (): Promise<string[]> => (await pair.ariGet<{ id: string }[]>('/channels')).map((c) => c.id).sort();
+    const before = await channelsNow();
+
+    // A number the destination policy allows, but not listed: refused, nothing dialled, the call goes on.
+    const refused = await conv.callClientTool('transfer_to_number', { phone_number: `+${unlisted}` });
+    assert.equal(refused?.isError, true, JSON.stringify(refused));
+    assert.match(refused?.result ?? '', /not one the caller may be transferred to/);
+    assert.deepEqual(await channelsNow(), before, 'no transfer leg was created');
+    const played = (await gw.call(call.id)).metrics.ai_to_caller.packets;
+    await conv.sayAgent({ text: 'Still here.', freqHz: 550, durationMs: 400 });
+    await gw.waitPlayout(call.id, played + 15);
+
+    // A listed number that is busy: dialled once, fails, the call goes on.
+    const failed = await conv.callClientTool('transfer_to_number', { phone_number: `+${busy}` }, { timeoutMs: 15_000 });
+    assert.equal(failed?.isError, true, JSON.stringify(failed));
+    assert.match(failed?.result ?? '', /did not answer \(busy\)/);
+    // The attempt is spent: the listed target is refused now.
+    const limited = await conv.callClientTool('transfer_to_number', { phone_number: `+${target}` });
+    assert.equal(limited?.isError, true);
+    assert.match(limited?.result ?? '', /no further transfer/);
+    sub.cancel();
+    assert.deepEqual(attempts.map((a) => a.allowed), [false, true, false]);
+    assert.equal((await gw.call(call.id)).status, 'answered');
     await gw.endAndCheckClean(call.id);
   });
 
   it('agent tool transfer_to_number bridges the caller to the target; the agent leaves', async function () {
-    await gw.start({ greeting: { freqHz: 660, durationMs: 300 } });
     const caller = pair.numbers.answer();
     const target = pair.numbers.answer440Hz();
+    await gw.start({ greeting: { freqHz: 660, durationMs: 300 } }, { TRANSFER_DESTINATIONS: `+${target}` });
     const call = await gw.placeCall(caller);
     const conv = await gw.conversationOf(call.id);
     await gw.waitStatus(call.id, ['answered']);
@@ -148,7 +186,7 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     assert.equal(result?.isError, false, JSON.stringify(result));
     assert.deepEqual(transfers, [`+${target}`], 'the event stream tells of the transfer');
     await waitFor(() => conv.closeInfo, { what: 'agent socket closed after the transfer' });
-    assert.equal(gw.call(call.id).transferred_to, `+${target}`);
+    assert.equal((await gw.call(call.id)).transferred_to, `+${target}`);
     // Caller and target talk through the bridge: wait until a second of the target's audio went to the caller.
     const legTx = async (id: string): Promise<number> => (await pair.ariGet<{ txcount: number }>(`/channels/${id}/rtp_statistics`)).txcount;
     const atTransfer = await legTx(`vg-${call.id}`);
@@ -178,8 +216,8 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
 
     const humanNumber = pair.numbers.answerHuman();
     const human = await gw.placeCall(humanNumber, { amd: 'hangup' });
-    await waitFor(() => gw.call(human.id).amd_result, { timeoutMs: 15_000, what: 'AMD verdict' });
-    assert.equal(gw.call(human.id).amd_result, 'HUMAN');
+    await waitFor(async () => (await gw.call(human.id)).amd_result, { timeoutMs: 15_000, what: 'AMD verdict' });
+    assert.equal((await gw.call(human.id)).amd_result, 'HUMAN');
     await gw.waitPlayout(human.id, 40);
     await gw.endAndCheckClean(human.id);
     const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, humanNumber)).rxWavPath);
@@ -194,7 +232,7 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     await gw.start({});
     const call = await gw.placeCall(pair.numbers.answer());
     await gw.waitStatus(call.id, ['answered']);
-    const conversationId = await waitFor(() => gw.call(call.id).conversation_id, { what: 'conversation id' });
+    const conversationId = await waitFor(async () => (await gw.call(call.id)).conversation_id, { what: 'conversation id' });
     const { name } = await pair.ariGet<{ name: string }>(`/channels/vg-${call.id}`);
     const shown = await waitFor(async () => {
       const out = await pair.pbx.cli(`core show channel ${name}`);

@@ -2,12 +2,11 @@
  * Call routes. Handlers translate wire shapes (snake_case) to use-case calls on `CallApi` and
  * leave every status decision for errors to `toBoom`.
  */
-import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
-import type { CallListQuery } from '../../call/call-record';
-import type { CallApi, StartCallRequest } from '../../call/call-view';
-import { CallNotFoundError, RateLimitError, ServiceUnavailableError } from '../../errors';
-import type { DestinationPolicy } from '../../policy/destination-policy';
-import type { RateLimiter } from '../../policy/rate-limiter';
+import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
+import type { CallListQuery } from '../../model/call-record';
+import type { CallApi, CallRequester } from '../../model/call-api';
+import type { StartCallRequest } from '../../model/call-view';
+import { CallNotFoundError } from '../../errors';
 import { tokenIdOfRequest } from '../auth';
 import { toBoom } from '../error-mapping';
 import {
@@ -62,29 +61,19 @@ export function toStartCallRequest(body: StartCallPayload): StartCallRequest {
   return request;
 }
 
-/** What is checked before a call is placed; each check is off when its option is absent. */
-export interface StartCallGuards {
-  /** Destination policy (toll fraud): a denied number → 403 naming `phone_number`. */
-  policy?: DestinationPolicy;
-  /** Per-token limiter of call attempts (keyed by token id, or client address without auth) → 429. */
-  limiter?: RateLimiter;
-  /** Most calls live at once → 503 AT_CAPACITY + Retry-After. */
-  maxConcurrentCalls?: number;
+/** Who is asking: the bearer token's id, or the client's address when the API runs without tokens. */
+function requesterOf(request: Request): CallRequester {
+  return { id: tokenIdOfRequest(request) ?? `address:${request.info.remoteAddress}` };
 }
 
 /** The `/api/calls` routes, bound to `calls`. GET /api/calls exists only when `calls.listCalls` does. */
-export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): ServerRoute[] {
-  const { policy, limiter, maxConcurrentCalls } = guards;
-  // hapi has validated payload/params against the route schemas before a handler runs.
+export function callRoutes(calls: CallApi): ServerRoute[] {
+  // hapi has validated payload/params against the route schemas before a handler runs, so a
+  // malformed request never reaches the call service and is not charged to the attempt budget.
   const startCall = async (request: Request, h: ResponseToolkit) => {
     try {
       const body = request.payload as StartCallPayload;
-      policy?.assertAllowed(body.phone_number);
-      // Checked and placed in the same tick (no await between): concurrent requests cannot both pass.
-      if (maxConcurrentCalls !== undefined && calls.health().activeCalls >= maxConcurrentCalls) {
-        throw new ServiceUnavailableError('AT_CAPACITY', `the gateway is at its limit of ${maxConcurrentCalls} concurrent calls`);
-      }
-      const view = await calls.startCall(toStartCallRequest(body));
+      const view = await calls.startCall(toStartCallRequest(body), requesterOf(request));
       return h.response(view).code(201).location(`${CALLS_PATH}/${view.id}`);
     } catch (err) {
       throw toBoom(err);
@@ -99,16 +88,6 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
   };
 
   const apiCache = { otherwise: 'no-store' } as const;
-  // Before payload validation, so malformed attempts count too (probing costs the prober).
-  const rateLimit: Lifecycle.Method = (request, h) => {
-    if (limiter === undefined) return h.continue;
-    const decision = limiter.take(tokenIdOfRequest(request) ?? `address:${request.info.remoteAddress}`);
-    if (!decision.isAllowed) {
-      throw toBoom(new RateLimitError('too many call attempts for this token; retry later', decision.retryAfterMs));
-    }
-    return h.continue;
-  };
-  const startCallExt = { onPostAuth: { method: rateLimit } };
 
   const listCalls = calls.listCalls?.bind(calls);
   const listRoutes: ServerRoute[] =
@@ -150,7 +129,6 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
         description: 'Place a call (the predecessor API: phone_number only)',
         notes: 'Same as POST /api/calls without options. Kept so existing scripts keep working.',
         cache: apiCache,
-        ext: startCallExt,
         validate: { payload: startCallLegacyPayloadSchema },
         response: { status: { 201: callViewSchema } },
         plugins: { 'hapi-swagger': { responses: { ...createdDocs, ...errorDocs } } },
@@ -165,7 +143,6 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
         description: 'Place a call to phone_number and connect it to the agent',
         notes: 'Resolves once the call is dialing. Poll GET /api/calls/{id} for progress.',
         cache: apiCache,
-        ext: startCallExt,
         validate: { payload: startCallPayloadSchema },
         response: { status: { 201: callViewSchema } },
         plugins: { 'hapi-swagger': { responses: { ...createdDocs, ...errorDocs } } },
@@ -174,9 +151,9 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
     {
       method: 'GET',
       path: `${CALLS_PATH}/{id}`,
-      handler: (request) => {
+      handler: async (request) => {
         try {
-          return calls.getCall(idOf(request));
+          return await calls.getCall(idOf(request));
         } catch (err) {
           throw toBoom(err);
         }

@@ -6,7 +6,8 @@
  * to a minute although calls go through.
  */
 import type { ServerRoute } from '@hapi/hapi';
-import type { CallApi, TrunkHealth } from '../../call/call-view';
+import type { CallApi } from '../../model/call-api';
+import type { TrunkHealth } from '../../model/call-view';
 import { RETRY_AFTER_S } from '../error-mapping';
 import { healthSchema } from '../schemas';
 
@@ -15,8 +16,10 @@ export interface HealthBody {
   status: 'ok' | 'unavailable';
   ari: 'connected' | 'disconnected';
   active_calls: number;
-  /** False during a graceful stop (new calls get 503); present when the service reports it. */
-  accepting_calls?: boolean;
+  /** False during a graceful stop (new calls get 503). */
+  accepting_calls: boolean;
+  /** `failing` while call records cannot be written (new calls get 503 STORE_UNAVAILABLE). */
+  store: 'ok' | 'failing';
   /** The SIP trunk endpoint's state over ARI; present when the service reports it. */
   trunk?: TrunkHealth;
   version: string;
@@ -29,14 +32,16 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
       method: 'GET',
       path: '/health',
       handler: async (_request, h) => {
-        const { ari, activeCalls, isAccepting } = calls.health();
+        const { ari, activeCalls, isAccepting, store } = calls.health();
         const trunk = await calls.trunkHealth?.();
-        const isReady = ari === 'connected' && isAccepting !== false;
+        // A failing store refuses new calls (503 STORE_UNAVAILABLE) while live calls go on.
+        const isReady = ari === 'connected' && isAccepting && store === 'ok';
         const body: HealthBody = {
           status: isReady ? 'ok' : 'unavailable',
           ari,
           active_calls: activeCalls,
-          ...(isAccepting === undefined ? {} : { accepting_calls: isAccepting }),
+          accepting_calls: isAccepting,
+          store,
           ...(trunk === undefined ? {} : { trunk }),
           version,
         };
@@ -45,7 +50,7 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
       },
       options: {
         tags: ['api', 'health'],
-        description: 'Readiness: 200 while connected to Asterisk (ARI) and accepting calls, else 503; reports the trunk state',
+        description: 'Readiness: 200 while connected to Asterisk (ARI), accepting calls and able to write call records, else 503; reports the trunk state',
         auth: false, // load balancers and probes carry no token; the body holds nothing sensitive
         cache: { otherwise: 'no-store' },
         response: { status: { 200: healthSchema, 503: healthSchema } },
@@ -53,7 +58,7 @@ export function healthRoutes(calls: CallApi, version: string): ServerRoute[] {
           'hapi-swagger': {
             responses: {
               200: { description: 'Ready', schema: healthSchema },
-              503: { description: 'Not ready: ARI disconnected or shutting down', schema: healthSchema },
+              503: { description: 'Not ready: ARI disconnected, shutting down, or call records cannot be written', schema: healthSchema },
             },
           },
         },

@@ -232,7 +232,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     if (init.rejection !== undefined) {
       const r = init.rejection;
       this.#phase = 'starting';
-      this.closeWith(r.code, r.message, this.config.handshakeErrorShape, r.errorType);
+      this.#background(this.closeWith(r.code, r.message, this.config.handshakeErrorShape, r.errorType), 'close');
       return;
     }
     this.#graceTimer = this.#after(this.config.initGraceMs, () => {
@@ -318,7 +318,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     const turn = this.#startUserTurn('script');
     turn.transcript = text;
     // As on the real service the interruption (speech start) precedes the transcript (speech end).
-    if (turn.didInterrupt) void this.#genChain.then(() => this.#endUserTurn(turn, speechMs, text));
+    if (turn.didInterrupt) this.#background(this.#genChain.then(() => this.#endUserTurn(turn, speechMs, text)), 'user turn');
     else this.#endUserTurn(turn, speechMs, text);
     return turn;
   }
@@ -354,7 +354,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     this.#isEnding = true;
     this.#clearTurnTimeout();
     this.#cancel(this.#pendingReply);
-    void this.#speak(id, { ...this.config.goodbye, ...goodbye }, 'goodbye').then(() => {
+    const goodbyeDone = this.#speak(id, { ...this.config.goodbye, ...goodbye }, 'goodbye').then(() => {
       if (!this.#isLive) return;
       const toolCallId = `end_call_${randomBytes(8).toString('hex')}`;
       if (this.#isEnabled('agent_tool_request')) this.#send(serverMsg.agentToolRequest('end_call', toolCallId, id));
@@ -363,10 +363,16 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       if (this.config.endCallCloseDelayMs <= 0) close();
       else this.#after(this.config.endCallCloseDelayMs, close);
     });
+    this.#background(goodbyeDone, 'goodbye');
     return this.closed;
   }
 
   /** Send an error frame of `shape` (unless 'none') and close with `code`/`reason`. */
+  /** Runs `work` without waiting for it; a failure is logged, never unhandled. */
+  #background(work: Promise<unknown>, what: string): void {
+    work.catch((err: unknown) => this.#log.warn({ err, what }, 'simulator step failed'));
+  }
+
   closeWith(code: number, reason: string, shape: SimErrorShape = 'none', errorType = 'unknown'): Promise<SimCloseInfo> {
     if (this.#phase === 'closed' || this.#closeInitiatedBy !== undefined) return this.closed;
     const frame = errorFrame(shape, code, errorType, reason);
@@ -565,7 +571,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   }
 
   #failHandshake(p: SimHandshakeProblem): void {
-    this.closeWith(1008, p.message, this.config.handshakeErrorShape, p.errorType);
+    this.#background(this.closeWith(1008, p.message, this.config.handshakeErrorShape, p.errorType), 'close');
   }
 
   #start(): void {
@@ -581,9 +587,9 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       this.#inputTimer = undefined;
       this.#onInputTimeout();
     });
-    this.#after(this.config.maxDurationS * 1000, () => void this.#onMaxDuration());
+    this.#after(this.config.maxDurationS * 1000, () => this.#background(this.#onMaxDuration(), 'max duration'));
     const first = this.effective?.firstMessage ?? '';
-    if (first !== '') void this.#speak(++this.#eventId, { ...this.config.greeting, text: first }, 'greeting');
+    if (first !== '') this.#background(this.#speak(++this.#eventId, { ...this.config.greeting, text: first }, 'greeting'), 'greeting');
     else this.#armTurnTimeout();
   }
 
@@ -592,7 +598,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   #onPingTick(): void {
     const limit = this.config.missedPongLimit;
     if (limit > 0 && this.#pingSentAt.size >= limit) {
-      this.closeWith(1002, 'ping timeout', 'none', 'websocket_disconnect');
+      this.#background(this.closeWith(1002, 'ping timeout', 'none', 'websocket_disconnect'), 'close');
       return;
     }
     this.#sendPing();
@@ -624,7 +630,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
 
   #onInputTimeout(): void {
     const seconds = Math.round(this.config.inputTimeoutMs / 100) / 10;
-    this.closeWith(1002, `No user input received for ${seconds} seconds`, 'nested', 'transport_receive_timeout');
+    this.#background(this.closeWith(1002, `No user input received for ${seconds} seconds`, 'nested', 'transport_receive_timeout'), 'close');
   }
 
   async #onMaxDuration(): Promise<void> {
@@ -636,9 +642,9 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       await this.#speak(++this.#eventId, this.config.maxDurationMessage, 'max_duration');
     }
     if (this.config.legacyMaxDuration) {
-      this.closeWith(1011, 'Unexpected error in websocket endpoint: Conversation has exceeded maximum duration');
+      this.#background(this.closeWith(1011, 'Unexpected error in websocket endpoint: Conversation has exceeded maximum duration'), 'close');
     } else {
-      this.closeWith(1000, 'Conversation has exceeded maximum duration', 'nested', 'max_duration_exceeded');
+      this.#background(this.closeWith(1000, 'Conversation has exceeded maximum duration', 'nested', 'max_duration_exceeded'), 'close');
     }
   }
 
@@ -647,7 +653,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   #onInvalid(errorType: string, message: string): void {
     this.counters.invalidMessages += 1;
     this.#log.debug({ errorType }, 'invalid client message');
-    if (this.config.unknownMessagePolicy === 'close1008') this.closeWith(1008, message, 'nested', errorType);
+    if (this.config.unknownMessagePolicy === 'close1008') this.#background(this.closeWith(1008, message, 'nested', errorType), 'close');
   }
 
   #onClientMessage(type: string, body: JsonObject): void {
@@ -774,11 +780,11 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     const r = this.config.reply(turn);
     if (r === 'end_call' || isLast) {
       // The goodbye answers this turn, so it carries the turn's id like any reply.
-      void this.#endCall(turn.eventId, {});
+      this.#background(this.#endCall(turn.eventId, {}), 'end call');
       return;
     }
     const freqs = this.config.replyFreqsHz;
-    void this.#speak(
+    const reply = this.#speak(
       turn.eventId,
       {
         text: r.text ?? `You said: ${turn.transcript}`,
@@ -788,6 +794,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       },
       'reply',
     );
+    this.#background(reply, 'reply');
   }
 
   /** Barge-in: stop generating everything older than `newId`, tell the client, maybe leak stale chunks. */
@@ -930,7 +937,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     this.#turnTimeout = this.#after(delay, () => {
       this.#turnTimeout = undefined;
       this.counters.reengagements += 1;
-      void this.#speak(++this.#eventId, this.config.reengage, 'reengage');
+      this.#background(this.#speak(++this.#eventId, this.config.reengage, 'reengage'), 'reengage');
     });
   }
 

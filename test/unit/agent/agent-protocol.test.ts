@@ -95,12 +95,13 @@ describe('agent-protocol', () => {
       assert.equal(err.code, 'AGENT_UNSUPPORTED_AUDIO_FORMAT');
     });
 
-    it('decodes audio once into bytes, with a numeric or string event id', () => {
+    it('keeps audio as base64 with its decoded length, with a numeric or string event id', () => {
       const m = decodeOk('{"type":"audio","audio_event":{"audio_base_64":"AAD//wEA","event_id":3}}');
       assert.equal(m.type, 'audio');
       if (m.type !== 'audio') return;
       assert.equal(m.eventId, 3);
-      assert.deepEqual([...m.audio], [0, 0, 0xff, 0xff, 1, 0]);
+      assert.deepEqual([...Buffer.from(m.audioBase64, 'base64')], [0, 0, 0xff, 0xff, 1, 0]);
+      assert.equal(m.audioBytes, 6);
       assert.equal(m.alignment, undefined);
       const s = decodeOk(
         '{"type":"audio","audio_event":{"audio_base_64":"","event_id":"12","alignment":{"chars":["H","i"],"char_start_times_ms":[0,60],"char_durations_ms":[60,80]}}}',

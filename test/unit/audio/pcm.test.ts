@@ -4,10 +4,10 @@ import {
   int16ToFloat32,
   readPcm16BE,
   readPcm16LE,
-  telephonyCodecFor,
   writePcm16BE,
   writePcm16LE,
 } from '../../../src/audio/pcm';
+import { telephonyCodecFor } from '../../../src/media/telephony-codec';
 import { PT_L16_MONO, PT_PCMA, PT_PCMU } from '../../../src/rtp/packet';
 import { dominantFrequencyHz, generateTone, tonePurity } from '../../helpers/signal';
 

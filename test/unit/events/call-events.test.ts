@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import type { Call } from '../../../src/call/call';
-import type { CallStatus, CallView, TranscriptEntry } from '../../../src/call/call-view';
+import type { CallStatus, CallView, TranscriptEntry } from '../../../src/model/call-view';
 import { CallEventBus, callDurationMs, type SequencedCallEvent } from '../../../src/events/call-events';
 import { publishCallEvents, type CallEventSource } from '../../../src/events/publish-call-events';
 import { makeCallView } from '../../fakes/fake-call-api';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import type { BridgeMetrics } from '../../../src/call/call-view';
+import type { BridgeMetrics } from '../../../src/model/call-view';
 import { CallEventBus } from '../../../src/events/call-events';
 import { GatewayMetrics } from '../../../src/metrics/metrics';
 

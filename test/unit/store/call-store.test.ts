@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { decodeCursor, encodeCursor, type CallListQuery, type CallRecord } from '../../../src/call/call-record';
-import { MemoryCallStore, type CallStore } from '../../../src/call/call-store';
-import type { CallStatus, CallView } from '../../../src/call/call-view';
-import { CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, SqliteCallStore } from '../../../src/store/sqlite-call-store';
+import { decodeCursor, encodeCursor, type CallListQuery, type CallRecord, type StatusChange } from '../../../src/model/call-record';
+import { MemoryCallStore, type CallStore } from '../../../src/store/call-store';
+import type { CallStatus, CallView } from '../../../src/model/call-view';
+import { CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, MIGRATIONS, SqliteCallStore } from '../../../src/store/sqlite-call-store';
 import { makeCallView } from '../../fakes/fake-call-api';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -38,6 +38,17 @@ function finished(view: CallView, status: CallStatus = 'completed'): CallView {
   };
 }
 
+/** The record of `view` with the status history given (default: its one status at created_at). */
+function recordOf(view: CallView, history?: StatusChange[]): CallRecord {
+  return { ...view, status_history: history ?? [{ status: view.status, at: view.created_at }] };
+}
+
+/** Writes `view` whole: its summary and every transcript line. */
+async function save(store: CallStore, view: CallView, history?: StatusChange[]): Promise<void> {
+  const { transcript, ...summary } = recordOf(view, history);
+  await store.write({ summaries: [summary], lines: transcript.map((entry, seq) => ({ callId: view.id, seq, entry })) });
+}
+
 const stores: [string, (nowMs: () => number) => CallStore][] = [
   ['MemoryCallStore', (nowMs) => new MemoryCallStore({ nowMs })],
   ['SqliteCallStore (:memory:)', (nowMs) => SqliteCallStore.open({ path: IN_MEMORY_DB_PATH, nowMs })],
@@ -47,6 +58,8 @@ for (const [name, create] of stores) {
   describe(`CallStore contract: ${name}`, () => {
     let store: CallStore;
     let nowMs: number;
+    const get = async (id: string): Promise<CallRecord | undefined> => store.get(id);
+    const ids = async (q: CallListQuery): Promise<string[]> => (await store.list(q)).calls.map((c) => c.id);
 
     beforeEach(() => {
       nowMs = T0 + 3_600_000;
@@ -54,51 +67,50 @@ for (const [name, create] of stores) {
     });
     afterEach(() => store.close());
 
-    it('get of an unknown id is undefined', () => {
-      assert.equal(store.get('nope'), undefined);
+    it('get of an unknown id is undefined', async () => {
+      assert.equal(await get('nope'), undefined);
     });
 
-    it('save upserts the whole record and get returns it with JSON columns intact', () => {
+    it('a summary upserts the record; get returns it with its transcript and JSON columns intact', async () => {
       const view = viewAt(0);
-      store.save(view);
-      store.save(finished(view));
-      const { status_history: _history, ...rest } = store.get(view.id) as CallRecord;
-      assert.deepEqual(rest, finished(view));
-    });
-
-    it('keeps a status history with timestamps from the view, or the clock for ringing', () => {
-      const view = viewAt(0);
-      store.save(view);
-      store.save(view); // same status: no new entry
-      nowMs = T0 + 2_000;
-      store.save({ ...view, status: 'ringing' });
-      store.save({ ...view, status: 'answered', answered_at: new Date(T0 + 5_000).toISOString() });
-      store.save(finished(view));
-      assert.deepEqual(store.get(view.id)?.status_history, [
-        { status: 'dialing', at: new Date(T0).toISOString() },
-        { status: 'ringing', at: new Date(T0 + 2_000).toISOString() },
-        { status: 'answered', at: new Date(T0 + 5_000).toISOString() },
+      await save(store, view);
+      const history: StatusChange[] = [
+        { status: 'dialing', at: view.created_at },
         { status: 'completed', at: new Date(T0 + 65_000).toISOString() },
-      ]);
+      ];
+      await save(store, finished(view), history);
+      assert.deepEqual(await get(view.id), recordOf(finished(view), history));
     });
 
-    it('records handed out are copies', () => {
+    it('appends transcript lines across writes, in order, and keeps a re-sent line once', async () => {
       const view = viewAt(0);
-      store.save(view);
-      const record = store.get(view.id) as CallRecord;
+      const { transcript: _t, ...summary } = recordOf(view);
+      const line = (seq: number, text: string) => ({ callId: view.id, seq, entry: { role: 'user' as const, text, at: view.created_at } });
+      await store.write({ summaries: [summary], lines: [line(0, 'one')] });
+      await store.write({ summaries: [], lines: [line(1, 'two'), line(2, 'three')] });
+      await store.write({ summaries: [{ ...summary, status: 'answered' }], lines: [line(2, 'three')] });
+      const record = await get(view.id);
+      assert.deepEqual(record?.transcript.map((t) => t.text), ['one', 'two', 'three']);
+      assert.equal(record?.status, 'answered');
+    });
+
+    it('records handed out are copies', async () => {
+      const view = viewAt(0);
+      await save(store, view);
+      const record = (await get(view.id)) as CallRecord;
       record.transcript.push({ role: 'user', text: 'tampered', at: view.created_at });
       record.status_history.length = 0;
-      assert.equal(store.get(view.id)?.transcript.length, 0);
-      assert.equal(store.get(view.id)?.status_history.length, 1);
+      assert.equal((await get(view.id))?.transcript.length, 0);
+      assert.equal((await get(view.id))?.status_history.length, 1);
     });
 
-    it('lists newest first and pages with a cursor until next_cursor is null', () => {
-      for (let i = 0; i < 7; i++) store.save(viewAt(i));
+    it('lists newest first and pages with a cursor until next_cursor is null', async () => {
+      for (let i = 0; i < 7; i++) await save(store, viewAt(i));
       const seen: string[] = [];
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const page = store.list({ limit: 3, ...(cursor === undefined ? {} : { cursor }) });
+        const page = await store.list({ limit: 3, ...(cursor === undefined ? {} : { cursor }) });
         seen.push(...page.calls.map((c) => c.id));
         cursor = page.next_cursor ?? undefined;
         pages++;
@@ -107,66 +119,65 @@ for (const [name, create] of stores) {
       assert.deepEqual(seen, [6, 5, 4, 3, 2, 1, 0].map((i) => viewAt(i).id));
     });
 
-    it('orders calls created in the same millisecond by id, and pages through them', () => {
-      const ids = ['a', 'b', 'c', 'd'].map((c) => `${c.repeat(8)}-0000-4000-8000-000000000000`);
-      for (const id of ids) store.save(viewAt(0, 'dialing', id));
-      const first = store.list({ limit: 2 });
-      const second = store.list({ limit: 2, cursor: first.next_cursor ?? '' });
-      assert.deepEqual([...first.calls, ...second.calls].map((c) => c.id), [...ids].reverse());
+    it('orders calls created in the same millisecond by id, and pages through them', async () => {
+      const callIds = ['a', 'b', 'c', 'd'].map((c) => `${c.repeat(8)}-0000-4000-8000-000000000000`);
+      for (const id of callIds) await save(store, viewAt(0, 'dialing', id));
+      const first = await store.list({ limit: 2 });
+      const second = await store.list({ limit: 2, cursor: first.next_cursor ?? '' });
+      assert.deepEqual([...first.calls, ...second.calls].map((c) => c.id), [...callIds].reverse());
       assert.equal(second.next_cursor, null);
     });
 
-    it('a page exactly filling the limit has no next cursor', () => {
-      for (let i = 0; i < 3; i++) store.save(viewAt(i));
-      assert.equal(store.list({ limit: 3 }).next_cursor, null);
-      assert.notEqual(store.list({ limit: 2 }).next_cursor, null);
+    it('a page exactly filling the limit has no next cursor', async () => {
+      for (let i = 0; i < 3; i++) await save(store, viewAt(i));
+      assert.equal((await store.list({ limit: 3 })).next_cursor, null);
+      assert.notEqual((await store.list({ limit: 2 })).next_cursor, null);
     });
 
-    it('new calls arriving between pages do not shift the next page (keyset, not offset)', () => {
-      for (let i = 0; i < 4; i++) store.save(viewAt(i));
-      const first = store.list({ limit: 2 });
-      store.save(viewAt(100));
-      const second = store.list({ limit: 2, cursor: first.next_cursor ?? '' });
-      assert.deepEqual(second.calls.map((c) => c.id), [viewAt(1).id, viewAt(0).id]);
+    it('new calls arriving between pages do not shift the next page (keyset, not offset)', async () => {
+      for (let i = 0; i < 4; i++) await save(store, viewAt(i));
+      const first = await store.list({ limit: 2 });
+      await save(store, viewAt(100));
+      assert.deepEqual(await ids({ limit: 2, cursor: first.next_cursor ?? '' }), [viewAt(1).id, viewAt(0).id]);
     });
 
-    it('filters by status (any of several), by time range [from, to) and combines them', () => {
-      store.save(finished(viewAt(0), 'completed'));
-      store.save(finished(viewAt(10), 'busy'));
-      store.save(finished(viewAt(20), 'failed'));
-      store.save(viewAt(30, 'ringing'));
-      const ids = (q: Omit<CallListQuery, 'limit'>) => store.list({ limit: 200, ...q }).calls.map((c) => c.id);
-      assert.deepEqual(ids({ status: ['busy'] }), [viewAt(10).id]);
-      assert.deepEqual(ids({ status: ['failed', 'completed'] }), [viewAt(20).id, viewAt(0).id]);
-      assert.deepEqual(ids({ status: [] }).length, 4);
-      assert.deepEqual(ids({ fromMs: T0 + 10_000, toMs: T0 + 30_000 }), [viewAt(20).id, viewAt(10).id]);
-      assert.deepEqual(ids({ fromMs: T0 + 10_000, status: ['failed', 'ringing'] }), [viewAt(30).id, viewAt(20).id]);
-      assert.deepEqual(ids({ toMs: T0 }), []);
+    it('filters by status (any of several), by time range [from, to) and combines them', async () => {
+      await save(store, finished(viewAt(0), 'completed'));
+      await save(store, finished(viewAt(10), 'busy'));
+      await save(store, finished(viewAt(20), 'failed'));
+      await save(store, viewAt(30, 'ringing'));
+      const q = (filter: Omit<CallListQuery, 'limit'>) => ids({ limit: 200, ...filter });
+      assert.deepEqual(await q({ status: ['busy'] }), [viewAt(10).id]);
+      assert.deepEqual(await q({ status: ['failed', 'completed'] }), [viewAt(20).id, viewAt(0).id]);
+      assert.deepEqual((await q({ status: [] })).length, 4);
+      assert.deepEqual(await q({ fromMs: T0 + 10_000, toMs: T0 + 30_000 }), [viewAt(20).id, viewAt(10).id]);
+      assert.deepEqual(await q({ fromMs: T0 + 10_000, status: ['failed', 'ringing'] }), [viewAt(30).id, viewAt(20).id]);
+      assert.deepEqual(await q({ toMs: T0 }), []);
     });
 
-    it('rejects a bad limit or cursor as a programmer error', () => {
-      assert.throws(() => store.list({ limit: 0 }), RangeError);
-      assert.throws(() => store.list({ limit: 201 }), RangeError);
-      assert.throws(() => store.list({ limit: 1.5 }), RangeError);
-      assert.throws(() => store.list({ limit: 10, cursor: 'not a cursor' }), RangeError);
+    it('rejects a bad limit or cursor as a programmer error', async () => {
+      await assert.rejects(store.list({ limit: 0 }), RangeError);
+      await assert.rejects(store.list({ limit: 201 }), RangeError);
+      await assert.rejects(store.list({ limit: 1.5 }), RangeError);
+      await assert.rejects(store.list({ limit: 10, cursor: 'not a cursor' }), RangeError);
     });
 
-    it('markInFlightAsFailed fails dialing/ringing/answered calls only, with the reason and a history entry', () => {
-      store.save(viewAt(0, 'dialing'));
-      store.save(viewAt(1, 'ringing'));
-      store.save({ ...viewAt(2, 'answered'), answered_at: new Date(T0 + 3_000).toISOString() });
-      store.save(finished(viewAt(3), 'completed'));
+    it('markInFlightAsFailed fails dialing/ringing/answered calls only, with the reason and a history entry', async () => {
+      await save(store, viewAt(0, 'dialing'));
+      await save(store, viewAt(1, 'ringing'));
+      await save(store, { ...viewAt(2, 'answered'), answered_at: new Date(T0 + 3_000).toISOString() });
+      await save(store, finished(viewAt(3), 'completed'));
       nowMs = T0 + 7_200_000;
-      const changed = store.markInFlightAsFailed('gateway restarted');
+      const changed = await store.markInFlightAsFailed('gateway restarted');
       assert.deepEqual([...changed].sort(), [viewAt(0).id, viewAt(1).id, viewAt(2).id]);
-      const answered = store.get(viewAt(2).id) as CallRecord;
+      const answered = (await get(viewAt(2).id)) as CallRecord;
       assert.equal(answered.status, 'failed');
       assert.equal(answered.error, 'gateway restarted');
       assert.equal(answered.end_reason, 'gateway-restart');
       assert.equal(answered.ended_at, new Date(nowMs).toISOString());
       assert.deepEqual(answered.status_history.at(-1), { status: 'failed', at: new Date(nowMs).toISOString() });
-      assert.equal(store.get(viewAt(3).id)?.status, 'completed');
-      assert.deepEqual(store.markInFlightAsFailed('again'), []);
+      assert.equal((await get(viewAt(3).id))?.status, 'completed');
+      assert.deepEqual(await store.markInFlightAsFailed('again'), []);
     });
   });
 }
@@ -175,8 +186,8 @@ describe('SqliteCallStore on a file', () => {
   let dir: string;
   let path: string;
   const open: SqliteCallStore[] = [];
-  const openStore = (): SqliteCallStore => {
-    const store = SqliteCallStore.open({ path });
+  const openStore = (busyTimeoutMs?: number): SqliteCallStore => {
+    const store = SqliteCallStore.open({ path, ...(busyTimeoutMs === undefined ? {} : { busyTimeoutMs }) });
     open.push(store);
     return store;
   };
@@ -185,72 +196,123 @@ describe('SqliteCallStore on a file', () => {
     dir = mkdtempSync(join(tmpdir(), 'vg-store-'));
     path = join(dir, 'nested', 'calls.db'); // the directory is created
   });
-  afterEach(() => {
-    for (const store of open.splice(0)) store.close();
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('survives close and reopen with every field, history and paging intact', () => {
+  it('survives close and reopen with every field, history, transcript and paging intact', async () => {
     const first = openStore();
     assert.equal(first.journalMode, 'wal');
     assert.equal(first.schemaVersion, CALL_DB_SCHEMA_VERSION);
     const done = finished(viewAt(0));
-    first.save(viewAt(0));
-    first.save(done);
-    first.save(viewAt(5, 'ringing'));
-    first.close();
-    first.close(); // idempotent
+    await save(first, viewAt(0));
+    await save(first, done, [{ status: 'dialing', at: done.created_at }, { status: 'completed', at: done.ended_at ?? '' }]);
+    await save(first, viewAt(5, 'ringing'));
+    await first.close();
+    await first.close(); // idempotent
 
     const second = openStore();
     assert.equal(second.schemaVersion, CALL_DB_SCHEMA_VERSION);
-    const { status_history: history, ...rest } = second.get(done.id) as CallRecord;
+    const { status_history: history, ...rest } = (await second.get(done.id)) as CallRecord;
     assert.deepEqual(rest, done);
     assert.deepEqual(history.map((h) => h.status), ['dialing', 'completed']);
-    assert.deepEqual(second.list({ limit: 10 }).calls.map((c) => c.id), [viewAt(5).id, done.id]);
+    assert.deepEqual((await second.list({ limit: 10 })).calls.map((c) => c.id), [viewAt(5).id, done.id]);
   });
 
-  it('crash recovery on reopen: in-flight calls left by the last process become failed', () => {
+  it('keeps the records private: the file and its WAL siblings 0600, the folder 0700', async () => {
+    const store = openStore();
+    await save(store, viewAt(0));
+    const mode = (p: string): number => statSync(p).mode & 0o777;
+    assert.equal(mode(join(dir, 'nested')), 0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(mode(file), 0o600, file);
+  });
+
+  it('a batch is all or nothing: a bad summary leaves the good ones and the lines unwritten', async () => {
+    const store = openStore();
+    const good = recordOf(finished(viewAt(0)));
+    const { transcript, ...summary } = good;
+    const bad = { ...summary, id: 'bad', created_at: 'not a date' };
+    await assert.rejects(store.write({ summaries: [summary, bad], lines: transcript.map((entry, seq) => ({ callId: good.id, seq, entry })) }));
+    assert.equal(await store.get(good.id), undefined);
+  });
+
+  it('takes the write lock up front: while another connection holds it, a write fails after the busy timeout instead of hanging', async () => {
+    const store = openStore(50);
+    await save(store, viewAt(0));
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      await assert.rejects(save(store, viewAt(1)), /database is locked/);
+      other.exec('ROLLBACK');
+      await save(store, viewAt(1));
+      assert.equal((await store.get(viewAt(1).id))?.id, viewAt(1).id);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('migrates a version-3 database: transcripts move into their own table, line by line', async () => {
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_version VALUES (?, ?)').run(m.version, new Date(T0).toISOString());
+    }
+    const done = finished(viewAt(0));
+    old.prepare(
+      `INSERT INTO calls (id, direction, phone_number, status, created_ms, created_at, status_history, transcript, metrics, updated_ms)
+       VALUES (?, 'outbound', ?, 'completed', ?, ?, '[]', ?, ?, ?)`,
+    ).run(done.id, PHONE, T0, done.created_at, JSON.stringify(done.transcript), JSON.stringify(done.metrics), T0);
+    old.close();
+    const store = openStore();
+    assert.equal(store.schemaVersion, CALL_DB_SCHEMA_VERSION);
+    assert.deepEqual((await store.get(done.id))?.transcript, done.transcript);
+  });
+
+  it('crash recovery on reopen: in-flight calls left by the last process become failed', async () => {
     const crashed = openStore();
-    crashed.save(viewAt(0, 'answered'));
-    crashed.save(finished(viewAt(1)));
+    await save(crashed, viewAt(0, 'answered'));
+    await save(crashed, finished(viewAt(1)));
     // No close(): like kill -9, the WAL holds the committed rows.
     const restarted = openStore();
-    assert.deepEqual(restarted.markInFlightAsFailed('gateway restarted'), [viewAt(0).id]);
-    assert.equal(restarted.get(viewAt(0).id)?.status, 'failed');
+    assert.deepEqual(await restarted.markInFlightAsFailed('gateway restarted'), [viewAt(0).id]);
+    assert.equal((await restarted.get(viewAt(0).id))?.status, 'failed');
   });
 
   it('a record committed by a process killed with SIGKILL is there after restart, and recovery marks it', async () => {
     const script = `
       const { SqliteCallStore } = require(${JSON.stringify(join(__dirname, '../../../src/store/sqlite-call-store.ts'))});
       const store = SqliteCallStore.open({ path: process.env.DB_PATH });
-      store.save(JSON.parse(process.env.VIEW));
-      process.kill(process.pid, 'SIGKILL');
+      const { transcript, ...summary } = JSON.parse(process.env.RECORD);
+      store.write({ summaries: [summary], lines: [] }).then(() => process.kill(process.pid, 'SIGKILL'));
     `;
     const view = { ...viewAt(0, 'answered'), answered_at: new Date(T0 + 1000).toISOString() };
     const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
-      env: { ...process.env, DB_PATH: path, VIEW: JSON.stringify(view) },
+      env: { ...process.env, DB_PATH: path, RECORD: JSON.stringify(recordOf(view)) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
     assert.deepEqual([code, signal], [null, 'SIGKILL']);
 
     const restarted = openStore();
-    assert.equal(restarted.get(view.id)?.status, 'answered');
-    assert.deepEqual(restarted.markInFlightAsFailed('gateway restarted'), [view.id]);
-    assert.equal(restarted.get(view.id)?.error, 'gateway restarted');
+    assert.equal((await restarted.get(view.id))?.status, 'answered');
+    assert.deepEqual(await restarted.markInFlightAsFailed('gateway restarted'), [view.id]);
+    assert.equal((await restarted.get(view.id))?.error, 'gateway restarted');
   });
 
-  it('refuses a database whose schema is newer than this build', () => {
-    openStore().close();
+  it('refuses a database whose schema is newer than this build', async () => {
+    await openStore().close();
     const db = new Database(path);
     db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)').run(CALL_DB_SCHEMA_VERSION + 1, new Date().toISOString());
     db.close();
     assert.throws(() => openStore(), /schema version \d+ is newer than this build supports/);
   });
 
-  it('applies migrations once: reopening does not add schema_version rows', () => {
-    openStore().close();
-    openStore().close();
+  it('applies migrations once: reopening does not add schema_version rows', async () => {
+    await openStore().close();
+    await openStore().close();
     const db = new Database(path, { readonly: true });
     const rows = db.prepare('SELECT version FROM schema_version').all();
     db.close();
@@ -262,7 +324,7 @@ describe('SqliteCallStore on a file', () => {
 });
 
 describe('list cursors', () => {
-  it('round-trip and reject anything else', () => {
+  it('round-trip and reject anything else', async () => {
     const cursor = encodeCursor({ id: '3f0c7b1e-9a4d-4c55-8d2e-0b6a7c1f9e42', created_at: '2025-03-01T10:00:00.000Z' });
     assert.deepEqual(decodeCursor(cursor), { createdMs: T0, id: '3f0c7b1e-9a4d-4c55-8d2e-0b6a7c1f9e42' });
     for (const bad of ['', '!!!', 'a'.repeat(200), Buffer.from('x.y').toString('base64url'), Buffer.from("1.a' OR 1=1").toString('base64url')]) {

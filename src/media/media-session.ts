@@ -2,15 +2,16 @@ import type { Logger } from 'pino';
 import { FRAME_MS, SAMPLES_PER_FRAME_8K, TELEPHONY_RATE_HZ, parseAgentAudioFormat, type AgentAudioFormat } from '../audio/frame';
 import { Framer } from '../audio/framer';
 import { decodeUlaw, encodeUlaw } from '../audio/g711';
-import { readPcm16LE, telephonyCodecFor, writePcm16LE, type TelephonyCodec } from '../audio/pcm';
+import { readPcm16LE, writePcm16LE } from '../audio/pcm';
+import { telephonyCodecFor, type TelephonyCodec } from './telephony-codec';
 import type { Resampler, ResamplerPool } from '../audio/resampler';
-import type { Config } from '../config';
 import { buildRtp, type RtpPacket } from '../rtp/packet';
-import { Pacer, systemClock, type Clock } from '../rtp/pacer';
+import { Pacer, systemClock, type Clock } from './pacer';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
-import type { BridgeMetrics } from './call-view';
-import type { MediaSession, MediaSessionFactory, MediaSessionOptions } from './ports';
+import type { ConverterName } from '../audio/resampler';
+import type { ExternalMediaFormat } from '../audio/frame';
+import type { BridgeMetrics } from '../model/call-view';
 
 /** Longest agent audio we hold for playout; the agent is never this far ahead in practice. */
 const MAX_PLAYOUT_QUEUE_MS = 120_000;
@@ -21,16 +22,31 @@ const MAX_CATCH_UP_TICKS = 10;
 /** A lost burst up to this long is replaced by silence, so the agent's clock stays right. */
 const MAX_LOSS_CONCEALMENT_FRAMES = 5;
 
+/** The process-wide media settings (from EXTERNAL_MEDIA_*, RTP_PORT_*, AUDIO_CHUNK_SIZE_MS, RESAMPLER_CONVERTER). */
+export interface MediaConfig {
+  externalMediaHost: string;
+  externalMediaFormat: ExternalMediaFormat;
+  rtpPortMin: number;
+  rtpPortMax: number;
+  audioChunkSizeMs: number;
+  resamplerConverter: ConverterName;
+}
+
 export interface MediaSessionDeps {
-  config: Pick<Config, 'externalMediaHost' | 'externalMediaFormat' | 'rtpPortMin' | 'rtpPortMax' | 'audioChunkSizeMs' | 'resamplerConverter'>;
+  config: MediaConfig;
   pool: ResamplerPool;
   log: Logger;
   clock?: Clock;
 }
 
-/** Builds one RtpMediaSession per call from the process-wide settings and resampler pool. */
-export function createMediaSessionFactory(deps: MediaSessionDeps): MediaSessionFactory {
-  return (options) => RtpMediaSession.open(deps, options);
+/** One call's media session, per the agent's formats. */
+export interface MediaSessionOptions {
+  agentInputFormat: AgentAudioFormat;
+  agentOutputFormat: AgentAudioFormat;
+  /** Caller audio for the agent, in agentInputFormat, one chunk per AUDIO_CHUNK_SIZE_MS. */
+  onCallerAudio(bytes: Buffer): void;
+  /** The first agent audio packet left for the caller (once per session). */
+  onFirstPlayout?(): void;
 }
 
 /**
@@ -42,7 +58,7 @@ export function createMediaSessionFactory(deps: MediaSessionDeps): MediaSessionF
  * With ExternalMedia `ulaw` and an agent on `ulaw_8000` bytes pass through untouched both ways.
  * Owns its UDP socket, resamplers and pacer; `close()` releases them once.
  */
-export class RtpMediaSession implements MediaSession {
+export class RtpMediaSession {
   readonly #endpoint: RtpEndpoint;
   readonly #codec: TelephonyCodec;
   readonly #log: Logger;
@@ -147,6 +163,15 @@ export class RtpMediaSession implements MediaSession {
 
   get playoutQueuedMs(): number {
     return this.#framer.bufferedMs;
+  }
+
+  /**
+   * True when `bytes` of agent audio (in its output format) fit in what is left of the playout
+   * queue. Checked before the audio is decoded: a frame that does not fit is refused whole.
+   */
+  canQueueAgentBytes(bytes: number): boolean {
+    const bytesPerMs = (this.#agentOut.sampleRateHz / 1000) * (this.#agentOut.encoding === 'ulaw' ? 1 : 2);
+    return bytes / bytesPerMs <= MAX_PLAYOUT_QUEUE_MS - this.#framer.bufferedMs;
   }
 
   start(remote: { address: string; port: number }): void {

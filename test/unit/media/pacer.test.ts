@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Framer } from '../../../src/audio/framer';
-import { Pacer, systemClock, type PacerTick } from '../../../src/rtp/pacer';
+import { Pacer, systemClock, type PacerTick } from '../../../src/media/pacer';
 import { RtpSender } from '../../../src/rtp/sequencer';
 import { FakeClock } from '../../helpers/fake-clock';
 

@@ -1,4 +1,3 @@
-import type { CallListPage, CallListQuery } from './call-record';
 
 /**
  * What the API and logs show of a call. Field names are snake_case because they are the public JSON
@@ -86,22 +85,4 @@ export interface StartCallRequest {
 export interface TrunkHealth {
   endpoint: string;
   state: 'online' | 'offline' | 'unknown';
-}
-
-/** The use-cases the REST API needs; implemented by CallService, faked in API tests. */
-export interface CallApi {
-  /** Places the call; resolves once it is dialing. Throws ServiceUnavailableError when it can't. */
-  startCall(request: StartCallRequest): Promise<CallView>;
-  /** Throws CallNotFoundError. */
-  getCall(id: string): CallView;
-  /** Hangs up (idempotent for ended calls); throws CallNotFoundError. */
-  hangupCall(id: string): Promise<CallView>;
-  /** `isAccepting` is false once a graceful stop began (new calls get 503). */
-  health(): { ari: 'connected' | 'disconnected'; activeCalls: number; isAccepting?: boolean };
-  /** The SIP trunk as Asterisk sees it (GET /health shows it when implemented). Never rejects. */
-  trunkHealth?(): Promise<TrunkHealth>;
-  /** The call's recording (wav); undefined when it has none. Throws CallNotFoundError. */
-  getRecording?(id: string): Promise<Buffer | undefined>;
-  /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */
-  listCalls?(query: CallListQuery): CallListPage | Promise<CallListPage>;
 }

@@ -1,0 +1,95 @@
+/**
+ * What a Call holds of its conversation: the agent socket and the media path (RTP ⇄ codec ⇄
+ * resampler ⇄ agent audio, with the paced playout), behind one handle. The audio never crosses
+ * this boundary: caller audio goes from the RTP socket to the agent socket, agent audio from the
+ * agent socket to the playout, all inside the link. Only control and reports cross it, so the same
+ * interface serves a link in this thread and one in a media worker (docs/architecture.md).
+ */
+import type { AgentAudioFormat } from '../audio/frame';
+import type { BridgeMetrics } from '../model/call-view';
+
+/** What the agent conversation is opened with (per call). */
+export interface AgentConnectRequest {
+  /** Agent to talk to; default the configured ELEVENLABS_AGENT_ID. */
+  agentId?: string;
+  voiceId?: string;
+  dynamicVariables?: Record<string, string | number | boolean>;
+  firstMessage?: string;
+  prompt?: string;
+  language?: string;
+  userId?: string;
+}
+
+/** A client tool the agent asks the gateway to run. */
+export interface AgentToolCall {
+  toolName: string;
+  toolCallId: string;
+  parameters: Record<string, unknown>;
+}
+
+/** Who ended the agent socket. */
+export type AgentCloser = 'agent' | 'client' | 'network';
+
+/** Reports of a link, delivered in order from `setHandlers` on. */
+export interface ConversationLinkHandlers {
+  /** A final transcript line (corrections are not reported as new lines). */
+  onTranscript(role: 'user' | 'agent', text: string): void;
+  /** The caller barged in; queued agent audio was dropped. */
+  onInterruption(): void;
+  /** The agent said it will end the call (end_call tool); the close follows. */
+  onEndCallRequested(): void;
+  onToolCall(call: AgentToolCall): void;
+  /** The agent socket closed, exactly once. `code` 1000 from the agent: it ended the conversation. */
+  onAgentClosed(code: number, reason: string, initiatedBy: AgentCloser): void;
+  /** The first agent audio left for the caller. */
+  onFirstPlayout(): void;
+  /** An agent audio frame larger than the playout queue could take was refused undecoded. */
+  onFrameRefused(bytes: number): void;
+  /** The link failed (its media worker died, a socket error it cannot recover from). */
+  onFailed(error: Error): void;
+}
+
+/**
+ * One call's conversation. Opened by a `LinkOpener`; the owner (the Call) must `close()` it.
+ * Commands are fire-and-forget: a link that has gone away ignores them.
+ */
+export interface ConversationLink {
+  readonly conversationId: string;
+  readonly inputFormat: AgentAudioFormat;
+  readonly outputFormat: AgentAudioFormat;
+  /** host:port Asterisk must send the call's RTP to (the ExternalMedia `external_host`). */
+  readonly localRtpAddress: string;
+  /** Starts delivering reports; those that came before are delivered now, in order. */
+  setHandlers(handlers: ConversationLinkHandlers): void;
+  /** Starts RTP both ways with Asterisk's ExternalMedia address. */
+  start(remote: { address: string; port: number }): void;
+  /** Tells the agent someone is there (no "are you still there?" while the phone rings). */
+  sendUserActivity(): void;
+  /** Text as if the caller said it (the agent answers). */
+  sendUserMessage(text: string): void;
+  /** Background information for the agent; it does not answer it. */
+  sendContextualUpdate(text: string): void;
+  /** Answer to `onToolCall`; `result` is text, as the protocol requires. */
+  sendToolResult(toolCallId: string, result: string, isError: boolean): void;
+  /** Stops forwarding caller audio (the agent has hung up; its goodbye still plays). */
+  stopCallerAudio(): void;
+  /** Resolves when the queued agent audio has played out, or after `timeoutMs`. */
+  drainPlayout(timeoutMs: number): Promise<void>;
+  /** The latest media counters (a link in a worker reports them periodically). */
+  metrics(): BridgeMetrics;
+  /** Playout timing problems so far: ticks that ran late, 20 ms slots skipped after a stall. */
+  playoutIssues(): { lateFrames: number; droppedFrames: number };
+  /** Closes the agent socket (with `code`) and the media path. Idempotent; never rejects. */
+  close(code?: number, reason?: string): Promise<void>;
+}
+
+/**
+ * Opens the link of call `callId`; rejects with AgentConnectionError (or a media error) and leaves
+ * nothing open. `signal` aborts the attempt.
+ */
+export type LinkOpener = (callId: string, request: AgentConnectRequest, signal: AbortSignal) => Promise<ConversationLink>;
+
+/** Counters of a link that has not moved audio yet. */
+export function emptyBridgeMetrics(): BridgeMetrics {
+  return { caller_to_ai: { packets: 0, bytes: 0 }, ai_to_caller: { packets: 0, bytes: 0 }, resampling_ops: 0, errors: 0 };
+}

@@ -1,0 +1,148 @@
+import type { Logger } from 'pino';
+import { connectAgent, type AgentConnectorOptions } from '../agent/agent-connector';
+import type { AgentClient } from '../agent/agent-client';
+import type { BridgeMetrics } from '../model/call-view';
+import type { AgentConnectRequest, ConversationLink, ConversationLinkHandlers, LinkOpener } from './conversation-link';
+import { RtpMediaSession, type MediaSessionDeps } from './media-session';
+
+/** What a link in this thread needs: how to reach the agent, and the media settings and pool. */
+export interface LocalLinkDeps {
+  agent: AgentConnectorOptions;
+  media: MediaSessionDeps;
+  log: Logger;
+  /** Sees each link's parts as it opens (the benchmark measures the media sessions through it). */
+  onOpened?: (parts: { client: AgentClient; media: RtpMediaSession }) => void;
+}
+
+/** Opens links whose agent socket and media run on this thread (the in-process mode). */
+export function createLocalLinkOpener(deps: LocalLinkDeps): LinkOpener {
+  return (callId, request, signal) => LocalLink.open(deps, callId, request, signal);
+}
+
+/**
+ * The agent socket and the RTP media session of one call, wired to each other: caller audio goes
+ * from the media session straight to the socket, agent audio from the socket to the playout
+ * queue, and an interruption flushes the queue in the same turn of the event loop.
+ */
+export class LocalLink implements ConversationLink {
+  readonly #client: AgentClient;
+  readonly #media: RtpMediaSession;
+  readonly #log: Logger;
+  #handlers: ConversationLinkHandlers | undefined;
+  #hasPlayedOut = false;
+  #closed: Promise<void> | undefined;
+
+  private constructor(client: AgentClient, media: RtpMediaSession, log: Logger) {
+    this.#client = client;
+    this.#media = media;
+    this.#log = log;
+  }
+
+  static async open(deps: LocalLinkDeps, callId: string, request: AgentConnectRequest, signal: AbortSignal): Promise<LocalLink> {
+    const log = deps.log.child({ callId });
+    const client = await connectAgent(deps.agent, request, signal, log);
+    let link: LocalLink | undefined;
+    try {
+      const media = await RtpMediaSession.open(
+        { ...deps.media, log },
+        {
+          agentInputFormat: client.inputFormat,
+          agentOutputFormat: client.outputFormat,
+          onCallerAudio: (bytes) => client.sendAudio(bytes),
+          onFirstPlayout: () => {
+            if (link !== undefined) link.#onFirstPlayout();
+          },
+        },
+      );
+      link = new LocalLink(client, media, log);
+      deps.onOpened?.({ client, media });
+      return link;
+    } catch (err) {
+      await client.close(1000, 'call ended');
+      throw err;
+    }
+  }
+
+  get conversationId(): string {
+    return this.#client.conversationId;
+  }
+  get inputFormat(): ConversationLink['inputFormat'] {
+    return this.#client.inputFormat;
+  }
+  get outputFormat(): ConversationLink['outputFormat'] {
+    return this.#client.outputFormat;
+  }
+  get localRtpAddress(): string {
+    return this.#media.localAddress;
+  }
+
+  setHandlers(h: ConversationLinkHandlers): void {
+    if (this.#handlers !== undefined) throw new Error('LocalLink handlers are set once');
+    this.#handlers = h;
+    const client = this.#client;
+    const media = this.#media;
+    client.on('audio', (e) => {
+      // Refused before decoding: a huge frame costs neither a base64 decode nor a resample.
+      if (!media.canQueueAgentBytes(e.byteLength)) {
+        h.onFrameRefused(e.byteLength);
+        return;
+      }
+      media.pushAgentAudio(Buffer.from(e.base64, 'base64'));
+    });
+    client.on('interruption', () => {
+      media.flushPlayout();
+      h.onInterruption();
+    });
+    client.on('transcript', (e) => {
+      if (!e.isCorrection) h.onTranscript(e.role, e.text);
+    });
+    client.on('clientToolCall', (e) => h.onToolCall({ toolName: e.toolName, toolCallId: e.toolCallId, parameters: e.parameters }));
+    client.on('agentToolResponse', (e) => {
+      if (e.isEndCall) h.onEndCallRequested();
+    });
+    client.on('close', (e) => h.onAgentClosed(e.code, e.reason, e.initiatedBy));
+    client.resumeEvents();
+    if (this.#hasPlayedOut) h.onFirstPlayout();
+  }
+
+  start(remote: { address: string; port: number }): void {
+    this.#media.start(remote);
+  }
+  sendUserActivity(): void {
+    this.#client.sendUserActivity();
+  }
+  sendUserMessage(text: string): void {
+    this.#client.sendUserMessage(text);
+  }
+  sendContextualUpdate(text: string): void {
+    this.#client.sendContextualUpdate(text);
+  }
+  sendToolResult(toolCallId: string, result: string, isError: boolean): void {
+    this.#client.sendToolResult(toolCallId, result, isError);
+  }
+  stopCallerAudio(): void {
+    this.#media.stopCallerAudio();
+  }
+  drainPlayout(timeoutMs: number): Promise<void> {
+    return this.#media.waitPlayoutDrained(timeoutMs);
+  }
+  metrics(): BridgeMetrics {
+    return this.#media.metrics();
+  }
+  playoutIssues(): { lateFrames: number; droppedFrames: number } {
+    return this.#media.playoutIssues();
+  }
+
+  close(code = 1000, reason = 'call ended'): Promise<void> {
+    this.#closed ??= Promise.allSettled([this.#client.close(code, reason), this.#media.close()]).then((results) => {
+      for (const r of results) if (r.status === 'rejected') this.#log.warn({ err: r.reason }, 'link release failed');
+    });
+    return this.#closed;
+  }
+
+  #onFirstPlayout(): void {
+    if (this.#hasPlayedOut) return;
+    this.#hasPlayedOut = true;
+    this.#handlers?.onFirstPlayout();
+  }
+}
