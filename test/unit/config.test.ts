@@ -48,4 +48,52 @@ describe('loadConfig', () => {
       assert.doesNotMatch(err.message, /hunter2/);
     }
   });
+
+  describe('API_TOKEN and METRICS_TOKEN: the rule auth parses headers with (RFC 6750 b64token, >= 16 chars)', () => {
+    const good = 'tok_live_0123456789abcdef';
+
+    it('accepts b64tokens, comma lists with spaces around the commas, and trailing "="', () => {
+      const c = loadConfig({ ...base, API_TOKEN: `${good}, abc.def~ghi+jkl/mno==`, METRICS_TOKEN: 'metrics-0123456789' });
+      assert.deepEqual(c.apiTokens, [good, 'abc.def~ghi+jkl/mno==']);
+      assert.equal(c.metricsToken, 'metrics-0123456789');
+    });
+
+    for (const [name, value] of [
+      ['API_TOKEN', 'short_token_123'], // 15 chars
+      ['API_TOKEN', 'has!bang_0123456789'], // printable, but auth could never parse it from a header
+      ['API_TOKEN', 'tök€n_0123456789abcdef'],
+      ['API_TOKEN', `${good},,${good}`],
+      ['API_TOKEN', `${good},short`],
+      ['API_TOKEN', 'inner space 0123456789'],
+      ['METRICS_TOKEN', 'has spaces in it, 123'],
+      ['METRICS_TOKEN', `${good},${good}`], // one token only
+      ['METRICS_TOKEN', 'a=b_0123456789abcdef'], // "=" only at the end
+    ] as const) {
+      it(`refuses ${name}=${JSON.stringify(value)} with a message that does not echo it`, () => {
+        assert.throws(
+          () => loadConfig({ ...base, [name]: value }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError);
+            assert.match(err.message, new RegExp(`"${name}" must be .*RFC 6750 b64token`));
+            assert.ok(!err.message.includes(value), 'token echoed');
+            return true;
+          },
+        );
+      });
+    }
+  });
+
+  describe('API_HOST without API_TOKEN: loopback decided by address', () => {
+    for (const host of ['127.0.0.1', '127.10.20.30', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost', 'LOCALHOST']) {
+      it(`${host} may run without a token`, () => {
+        assert.equal(loadConfig({ ...base, API_HOST: host }).apiHost, host);
+      });
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '127.attacker.example', '127.0.0.1.nip.io', 'localhost.attacker.example', 'x.localhost', 'gateway.internal']) {
+      it(`${host} needs API_TOKEN`, () => {
+        assert.throws(() => loadConfig({ ...base, API_HOST: host }), /"API_TOKEN" is required when API_HOST .* is not a loopback address/);
+        assert.equal(loadConfig({ ...base, API_HOST: host, API_TOKEN: 'tok_live_0123456789abcdef' }).apiHost, host);
+      });
+    }
+  });
 });
