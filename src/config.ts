@@ -75,7 +75,13 @@ const tokenList = (name: string, isListAllowed: boolean) =>
     });
 
 const schema = Joi.object({
-  ARI_URL: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+  // Credentials belong in ARI_USERNAME / ARI_PASSWORD: a URL is logged (redacted, but still) and
+  // quoted by fetch errors, a password field never is.
+  ARI_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .custom((value: string, helpers) => (hasUserinfo(value) ? helpers.error('any.invalid') : value))
+    .messages({ 'any.invalid': '"ARI_URL" must not carry credentials ("user:password@"): set ARI_USERNAME and ARI_PASSWORD instead' })
+    .required(),
   ARI_USERNAME: Joi.string().required(),
   ARI_PASSWORD: Joi.string().required(),
   ARI_APP: Joi.string().pattern(/^[A-Za-z0-9_-]+$/).default('voice-gateway'),
@@ -128,6 +134,16 @@ const schema = Joi.object({
   }
   return env;
 });
+
+/** True when `url` has a user or password part; false too when it does not parse (Joi reports that). */
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false; // not a URL: string.uri has already said so
+  }
+}
 
 function splitList(value: unknown): string[] {
   return typeof value === 'string' && value.trim() !== '' ? value.split(',').map((x) => x.trim()) : [];

@@ -96,4 +96,27 @@ describe('loadConfig', () => {
       });
     }
   });
+
+  describe('ARI_URL with credentials', () => {
+    for (const url of ['http://gw:s3cret-pw@127.0.0.1:8088', 'http://gw@127.0.0.1:8088', 'https://:s3cret-pw@ari.internal:8088/']) {
+      it(`refuses ${url.replace('s3cret-pw', '…')} naming the variable, without echoing it`, () => {
+        assert.throws(
+          () => loadConfig({ ...base, ARI_URL: url }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigError);
+            assert.deepEqual(err.problems, ['"ARI_URL" must not carry credentials ("user:password@"): set ARI_USERNAME and ARI_PASSWORD instead']);
+            assert.ok(!err.message.includes('s3cret') && !err.message.includes('gw@'), err.message);
+            return true;
+          },
+        );
+      });
+    }
+
+    it('a URL that does not parse is reported without its text', () => {
+      assert.throws(
+        () => loadConfig({ ...base, ARI_URL: 'http://gw:s3cret-pw@[bad' }),
+        (err: unknown) => err instanceof ConfigError && /"ARI_URL" must be a valid uri/.test(err.message) && !err.message.includes('s3cret'),
+      );
+    });
+  });
 });
