@@ -6,7 +6,7 @@
  * process (kill -9); only a power loss can drop the last few commits. Readers never block the
  * writer, so a dashboard listing calls does not stall the call path.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -28,6 +28,11 @@ import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../ca
 export const DEFAULT_CALL_DB_PATH = './data/calls.db';
 /** Path that opens a private in-memory database (tests). */
 export const IN_MEMORY_DB_PATH = ':memory:';
+
+/** Mode of folders the store creates for its file: only the gateway's user may enter or list them. */
+export const CALL_DB_DIR_MODE = 0o700;
+/** Mode of the database and its `-wal` / `-shm` siblings: they hold phone numbers and transcripts. */
+export const CALL_DB_FILE_MODE = 0o600;
 
 /** Options of `SqliteCallStore.open`. */
 export interface SqliteCallStoreOptions {
@@ -83,6 +88,27 @@ const MIGRATIONS: readonly { version: number; sql: string }[] = [
     sql: `ALTER TABLE calls ADD COLUMN hangup_sip_code INTEGER;`,
   },
 ];
+
+/**
+ * Create the database file owner-only before SQLite opens it. SQLite's unix VFS creates `-wal` and
+ * `-shm` with the mode of the database file, so they follow. Missing folders are created 0700; an
+ * existing folder keeps its mode (it may be shared, e.g. /var/lib), the files are private anyway.
+ * Files an earlier build left group- or world-readable are tightened.
+ */
+function preparePrivateFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: CALL_DB_DIR_MODE });
+  closeSync(openSync(path, 'a', CALL_DB_FILE_MODE));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // no WAL yet: SQLite makes it from the file's mode
+      throw err;
+    }
+    if (mode !== CALL_DB_FILE_MODE) chmodSync(file, CALL_DB_FILE_MODE);
+  }
+}
 
 /** Highest schema version this build knows. */
 export const CALL_DB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -208,7 +234,7 @@ export class SqliteCallStore implements CallStore {
    */
   static open(options: SqliteCallStoreOptions): SqliteCallStore {
     const { path, nowMs = Date.now, busyTimeoutMs = 5000 } = options;
-    if (path !== IN_MEMORY_DB_PATH) mkdirSync(dirname(path), { recursive: true });
+    if (path !== IN_MEMORY_DB_PATH) preparePrivateFiles(path);
     const db = new Database(path, { timeout: busyTimeoutMs });
     try {
       if (path !== IN_MEMORY_DB_PATH) db.pragma('journal_mode = WAL');

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor, type CallListQuery, type CallRecord } from '../../../src/call/call-record';
 import { MemoryCallStore, type CallStore } from '../../../src/call/call-store';
 import type { CallStatus, CallView } from '../../../src/call/call-view';
-import { CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, SqliteCallStore } from '../../../src/store/sqlite-call-store';
+import { CALL_DB_DIR_MODE, CALL_DB_FILE_MODE, CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, SqliteCallStore } from '../../../src/store/sqlite-call-store';
 import { makeCallView } from '../../fakes/fake-call-api';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -188,6 +188,34 @@ describe('SqliteCallStore on a file', () => {
   afterEach(() => {
     for (const store of open.splice(0)) store.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  const modeOf = (file: string): string => (statSync(file).mode & 0o777).toString(8);
+
+  it('creates its folder 0700 and the database, -wal and -shm 0600 (they hold numbers and transcripts)', () => {
+    const store = openStore();
+    store.save(viewAt(0)); // a write, so the WAL holds data
+    assert.equal(CALL_DB_DIR_MODE, 0o700);
+    assert.equal(CALL_DB_FILE_MODE, 0o600);
+    assert.equal(modeOf(join(dir, 'nested')), '700');
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(modeOf(file), '600', file);
+  });
+
+  it('tightens files an earlier build left world-readable; leaves an existing folder as it is', () => {
+    mkdirSync(join(dir, 'nested'), { mode: 0o755 });
+    chmodSync(join(dir, 'nested'), 0o755);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      writeFileSync(file, '');
+      chmodSync(file, 0o644);
+    }
+    rmSync(`${path}-wal`);
+    rmSync(`${path}-shm`);
+    writeFileSync(`${path}-shm`, ''); // an -shm left without its -wal: SQLite rebuilds it
+    chmodSync(`${path}-shm`, 0o644);
+    const store = openStore();
+    store.save(viewAt(0));
+    assert.equal(modeOf(join(dir, 'nested')), '755');
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(modeOf(file), '600', file);
   });
 
   it('survives close and reopen with every field, history and paging intact', () => {
