@@ -132,6 +132,7 @@ export class App {
       calls: this.calls,
       log: this.log.child({ component: 'api' }),
       version: '0.1.0',
+      publicHosts: c.apiPublicHosts,
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
       destinationPolicy: this.#policy,

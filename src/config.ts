@@ -1,4 +1,5 @@
 import Joi from 'joi';
+import { parseHost } from './api/host-syntax';
 import { isLoopbackHost } from './api/loopback';
 import { TOKEN_RULE, isWellFormedToken } from './api/token-syntax';
 import type { ExternalMediaFormat } from './audio/frame';
@@ -24,6 +25,8 @@ export interface Config {
 
   readonly apiHost: string;
   readonly apiPort: number;
+  /** Names (host or host:port) the API answers to besides loopback names and API_HOST; others get 421. */
+  readonly apiPublicHosts: readonly string[];
 
   readonly audioChunkSizeMs: number;
   readonly externalMediaHost: string;
@@ -97,6 +100,10 @@ const schema = Joi.object({
 
   API_HOST: Joi.string().default('127.0.0.1'),
   API_PORT: Joi.number().port().default(8000),
+  API_PUBLIC_HOSTS: Joi.string()
+    .custom((value: string, helpers) => (splitList(value).every((entry) => parseHost(entry) !== undefined) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '"API_PUBLIC_HOSTS" must be a comma list of host or host:port, e.g. gateway.example.com,10.0.0.5:8000' })
+    .optional(),
 
   AUDIO_CHUNK_SIZE_MS: Joi.number().integer().valid(20, 40, 60, 80, 100).default(20),
   EXTERNAL_MEDIA_HOST: Joi.string().hostname().default('127.0.0.1'),
@@ -185,6 +192,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     agentConnectTimeoutMs: num('AGENT_CONNECT_TIMEOUT_MS'),
     apiHost: str('API_HOST'),
     apiPort: num('API_PORT'),
+    apiPublicHosts: Object.freeze(splitList(v.API_PUBLIC_HOSTS).map((h) => h.toLowerCase())),
     audioChunkSizeMs: num('AUDIO_CHUNK_SIZE_MS'),
     externalMediaHost: str('EXTERNAL_MEDIA_HOST'),
     externalMediaFormat: str('EXTERNAL_MEDIA_FORMAT') as ExternalMediaFormat,

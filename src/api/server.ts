@@ -15,6 +15,9 @@ import type { GatewayMetrics } from '../metrics/metrics';
 import type { DestinationPolicy } from '../policy/destination-policy';
 import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
 import { registerTokenAuth } from './auth';
+import { isLoopbackHost } from './loopback';
+import { toPrintable, truncate } from './printable';
+import { registerRequestGuards } from './request-guards';
 import { callRoutes } from './routes/calls';
 import { dashboardRoutes } from './routes/dashboard';
 import { eventRoutes } from './routes/events';
@@ -51,6 +54,12 @@ export interface ServerOptions {
   validateResponses?: boolean;
 
   // ---- operations and security; every one optional (absent: off) ----
+
+  /**
+   * API_PUBLIC_HOSTS: names (host or host:port) the API answers to besides loopback names with its
+   * port and the listen address; any other Host gets 421 (request-guards.ts).
+   */
+  publicHosts?: readonly string[];
 
   /**
    * API_TOKEN: bearer tokens for /api/* and every other route not marked open. Absent or empty:
@@ -95,7 +104,16 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     debug: false, // hapi would print 500s to stderr; they are logged through pino below
     router: { stripTrailingSlash: true },
     routes: {
-      payload: { maxBytes: MAX_PAYLOAD_BYTES, allow: 'application/json', output: 'data', parse: true },
+      // Only JSON is parsed. A body without a Content-Type is application/octet-stream (RFC 9110
+      // §8.3), so it gets 415 too: hapi's default would read it as JSON, which is what a web page's
+      // no-cors fetch with a bare Blob body relies on (it needs no CORS preflight).
+      payload: {
+        maxBytes: MAX_PAYLOAD_BYTES,
+        allow: 'application/json',
+        defaultContentType: 'application/octet-stream',
+        output: 'data',
+        parse: true,
+      },
       validate: { failAction: reportValidationError, options: { abortEarly: false } },
       response: { sample: options.validateResponses === true ? 100 : 0, failAction: 'error' },
       // HSTS is the TLS terminator's call (we serve plain HTTP on a private interface).
@@ -105,6 +123,10 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
     mime: { override: { 'text/event-stream': { type: 'text/event-stream', compressible: false } } },
   });
 
+  registerRequestGuards(server, { listenHost: host, publicHosts: options.publicHosts });
+  if (!isLoopbackHost(host) && (options.publicHosts ?? []).length === 0) {
+    log.warn({ apiHost: host }, 'API_PUBLIC_HOSTS is empty: the API answers only to loopback names and API_HOST (421 for any other Host)');
+  }
   const auth = registerTokenAuth(server, { apiTokens: options.apiTokens, metricsToken: options.metricsToken });
 
   await server.register([
@@ -176,11 +198,18 @@ function explainClientErrors(request: Hapi.Request, h: Hapi.ResponseToolkit): sy
     return h.continue;
   }
   const payload = response.output.payload;
+  if (response.output.statusCode === 400 && payload.message.startsWith('Invalid content-type header')) {
+    // A Content-Type hapi cannot even parse is no JSON either: the same 415 as for any other type.
+    response.output.statusCode = 415;
+    payload.statusCode = 415;
+    payload.error = 'Unsupported Media Type';
+  }
   if (response.output.statusCode === 400 && response.data instanceof SyntaxError) {
     // Bourne (forbidden __proto__) or JSON.parse; their messages quote at most a few input chars.
     payload.message = `Invalid request payload JSON format: ${truncate(toPrintable(response.data.message), 200)}`;
-  } else if (response.output.statusCode === 415 && payload.message === 'Unsupported Media Type') {
+  } else if (response.output.statusCode === 415) {
     payload.message = 'Unsupported Media Type: send the body as JSON with "Content-Type: application/json"';
+    payload.code = 'UNSUPPORTED_MEDIA_TYPE';
   }
   return h.continue;
 }
@@ -211,13 +240,4 @@ function logRequests(server: Hapi.Server, log: Logger): void {
   server.events.on({ name: 'request', channels: 'error' }, (request, event) => {
     log.error({ err: event.error, reqId: request.info.id, method: request.method, route: request.route.path }, 'request failed');
   });
-}
-
-/** Escape C0/C1 controls, format chars (bidi overrides, zero-width) and line/paragraph separators. */
-function toPrintable(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
-}
-
-function truncate(text: string, maxChars: number): string {
-  return text.length <= maxChars ? text : `${text.slice(0, maxChars - 1)}…`;
 }

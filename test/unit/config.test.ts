@@ -119,4 +119,21 @@ describe('loadConfig', () => {
       );
     });
   });
+
+  describe('API_PUBLIC_HOSTS', () => {
+    it('is a comma list of host or host:port, lower-cased; empty by default', () => {
+      assert.deepEqual(loadConfig(base).apiPublicHosts, []);
+      assert.deepEqual(loadConfig({ ...base, API_PUBLIC_HOSTS: 'Gateway.Example.com, 10.0.0.5:8000,[fd00::5]:8000' }).apiPublicHosts, [
+        'gateway.example.com',
+        '10.0.0.5:8000',
+        '[fd00::5]:8000',
+      ]);
+    });
+
+    for (const bad of ['https://gateway.example.com', 'gateway.example.com/api', '*.example.com', 'a,,b', 'host:99999', 'under_score.example']) {
+      it(`refuses ${JSON.stringify(bad)}`, () => {
+        assert.throws(() => loadConfig({ ...base, API_PUBLIC_HOSTS: bad }), /"API_PUBLIC_HOSTS" must be a comma list of host or host:port/);
+      });
+    }
+  });
 });
