@@ -221,12 +221,35 @@ describe('API security (server.inject)', () => {
       assert.equal((await post(bearer(TOKEN))).statusCode, 201);
     });
 
-    it('each token has its own bucket; reads are not limited; invalid bodies count', async () => {
-      await post(bearer(TOKEN), { phone_number: 'not a number' });
-      await post(bearer(TOKEN), {});
+    it('each token has its own bucket; reads are not limited', async () => {
+      assert.equal((await post(bearer(TOKEN))).statusCode, 201);
+      assert.equal((await post(bearer(TOKEN))).statusCode, 201);
       assert.equal((await post(bearer(TOKEN))).statusCode, 429);
       assert.equal((await post(bearer(OTHER_TOKEN))).statusCode, 201);
       for (let i = 0; i < 5; i++) assert.equal((await inject({ url: '/api/calls', headers: bearer(TOKEN) })).statusCode, 200);
+    });
+
+    it('malformed requests are not charged: the 11th bad request in a burst still gets its 400 naming the field', async () => {
+      const bad: [object, string][] = [
+        [{ phone_number: 'not a number' }, 'phone_number'],
+        [{}, 'phone_number'],
+        [{ phone_number: PHONE, max_duration_s: '60' }, 'max_duration_s'],
+        [{ phone_number: PHONE, typo: 1 }, 'typo'],
+      ];
+      for (let i = 0; i < 11; i++) {
+        const [payload, key] = bad[i % bad.length] ?? [{}, 'phone_number'];
+        const res = await post(bearer(TOKEN), payload);
+        assert.equal(res.statusCode, 400, `request ${i + 1}: ${res.payload}`);
+        assert.ok(errorOf(res).validation?.keys.includes(key), res.payload);
+      }
+      // Nor are requests refused before validation (bad JSON, wrong type, another web page).
+      assert.equal((await inject({ method: 'POST', url: '/api/calls', payload: '{"phone_number":', headers: { ...bearer(TOKEN), 'content-type': 'application/json' } })).statusCode, 400);
+      assert.equal((await inject({ method: 'POST', url: '/api/calls', payload: JSON.stringify({ phone_number: PHONE }), headers: bearer(TOKEN) })).statusCode, 415);
+      assert.equal((await post({ ...bearer(TOKEN), origin: 'https://news.example' })).statusCode, 403);
+      // The whole burst is still there.
+      assert.equal((await post(bearer(TOKEN))).statusCode, 201);
+      assert.equal((await post(bearer(TOKEN))).statusCode, 201);
+      assert.equal((await post(bearer(TOKEN))).statusCode, 429);
     });
 
     it('unauthenticated requests are refused before they can drain a bucket', async () => {
@@ -275,6 +298,20 @@ describe('API security (server.inject)', () => {
       }
       assert.equal(fake.startCalls.length, 0);
       assert.equal((await post({})).statusCode, 201);
+    });
+
+    it('policy refusals (403) are charged to the call-attempt budget', async () => {
+      await server?.stop();
+      await start({
+        destinationPolicy: new DestinationPolicy({ allowedPrefixes: ['+1', '+7'] }),
+        rateLimit: { burst: 2, perMinute: 6, nowMs: () => nowMs },
+      });
+      assert.equal((await post({}, { phone_number: '+4930123456789' })).statusCode, 403);
+      assert.equal((await post({}, { phone_number: '+78095551234' })).statusCode, 403);
+      const limited = await post({});
+      assert.equal(limited.statusCode, 429);
+      assert.equal(errorOf(limited).code, 'RATE_LIMITED');
+      assert.equal(fake.startCalls.length, 0);
     });
 
     it('malformed numbers are still a 400 from validation (before the policy)', async () => {

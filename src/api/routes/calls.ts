@@ -100,7 +100,9 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
   };
 
   const apiCache = { otherwise: 'no-store' } as const;
-  // Before payload validation, so malformed attempts count too (probing costs the prober).
+  // After validation (onPreHandler): a malformed request gets its 400 naming the field and costs
+  // nothing, so a client fixing its request is never told 429 instead. A well-formed attempt the
+  // policy refuses (403) is charged: probing destinations costs the prober.
   const rateLimit: Lifecycle.Method = (request, h) => {
     if (limiter === undefined) return h.continue;
     const decision = limiter.take(tokenIdOfRequest(request) ?? `address:${request.info.remoteAddress}`);
@@ -109,7 +111,7 @@ export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): Server
     }
     return h.continue;
   };
-  const startCallExt = { onPostAuth: { method: rateLimit } };
+  const startCallExt = { onPreHandler: { method: rateLimit } };
 
   const listCalls = calls.listCalls?.bind(calls);
   const listRoutes: ServerRoute[] =
