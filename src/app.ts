@@ -142,9 +142,22 @@ export class App {
       events: this.events,
     });
     await this.#server.start();
+    this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
     this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
+  }
+
+  /** A paid trunk with no country limit is one stolen token away from a fraud bill: say so at start. */
+  #warnAboutReach(): void {
+    const c = this.config;
+    if (c.allowedPrefixes.length === 0) {
+      this.log.warn(
+        { deniedRanges: this.#policy.deniedPrefixes.length },
+        'ALLOWED_PREFIXES is empty: every country is reachable but for the denied ranges; set it to the countries you call (e.g. +7)',
+      );
+    }
+    if (!c.isPremiumDenyEnabled) this.log.warn('DENY_PREMIUM_PREFIXES is off: the built-in high-risk destination list is not applied');
   }
 
   /**

@@ -282,13 +282,14 @@ describe('API security (server.inject)', () => {
   });
 
   describe('destination policy', () => {
-    beforeEach(() => start({ destinationPolicy: new DestinationPolicy({ allowedPrefixes: ['+1', '+7'], deniedPrefixes: ['+1876'] }) }));
+    beforeEach(() => start({ destinationPolicy: new DestinationPolicy({ allowedPrefixes: ['+1', '+7'], deniedPrefixes: ['+1212'] }) }));
 
     it('denied ranges → 403 naming phone_number, on both start routes, nothing placed', async () => {
       for (const [url, phone, code, message] of [
         ['/api/calls', '+78095551234', 'DESTINATION_DENIED', '"phone_number": destinations starting with +7809 are not allowed (Russia premium rate (8-809))'],
         ['/api/calls/start', '+19005550123', 'DESTINATION_DENIED', '"phone_number": destinations starting with +1900 are not allowed (NANP premium rate (900))'],
-        ['/api/calls', '+18765550123', 'DESTINATION_DENIED', '"phone_number": destinations starting with +1876 are not allowed (denied by configuration)'],
+        ['/api/calls', '+12125550123', 'DESTINATION_DENIED', '"phone_number": destinations starting with +1212 are not allowed (denied by configuration)'],
+        ['/api/calls', '+18765550123', 'DESTINATION_DENIED', '"phone_number": destinations starting with +1876 are not allowed (NANP outside the US and Canada: Jamaica)'],
         ['/api/calls', '+4930123456789', 'DESTINATION_NOT_ALLOWED', '"phone_number": destination is outside the allowed prefixes'],
       ] as const) {
         const res = await post({}, { phone_number: phone }, url);
