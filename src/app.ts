@@ -10,6 +10,7 @@ import { CallService } from './call/call-service';
 import type { CallStore } from './call/call-store';
 import { CallEventBus, type CallEventSubscription } from './events/call-events';
 import { GatewayMetrics } from './metrics/metrics';
+import { CallerIdPolicy } from './policy/caller-id-policy';
 import { DestinationPolicy } from './policy/destination-policy';
 import { SqliteCallStore } from './store/sqlite-call-store';
 import { createMediaSessionFactory } from './call/media-session';
@@ -136,6 +137,7 @@ export class App {
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
       destinationPolicy: this.#policy,
+      callerIdPolicy: new CallerIdPolicy(c.callerIds),
       rateLimit: { burst: c.rateLimitBurst, perMinute: c.rateLimitPerMinute },
       maxConcurrentCalls: c.maxConcurrentCalls,
       metrics: this.metrics,

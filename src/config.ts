@@ -15,6 +15,8 @@ export interface Config {
   readonly ariApp: string;
   readonly sipTrunkEndpoint: string;
   readonly callerId: string | undefined;
+  /** CALLER_IDS: the only caller IDs a request may ask for (E.164). Empty: any. */
+  readonly callerIds: readonly string[];
   readonly ringTimeoutS: number;
   readonly maxCallDurationS: number;
 
@@ -59,6 +61,8 @@ export interface Config {
   readonly dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
 }
 
+/** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
+const E164 = /^\+[1-9][0-9]{7,14}$/;
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
 
 /**
@@ -90,6 +94,10 @@ const schema = Joi.object({
   ARI_APP: Joi.string().pattern(/^[A-Za-z0-9_-]+$/).default('voice-gateway'),
   SIP_TRUNK_ENDPOINT: Joi.string().pattern(/^[A-Za-z0-9_.-]+$/).default('exolve'),
   CALLER_ID: Joi.string().max(64).optional(),
+  CALLER_IDS: Joi.string()
+    .custom((value: string, helpers) => (splitList(value).every((n) => E164.test(n)) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '"CALLER_IDS" must be a comma list of E.164 numbers, e.g. +74951234567,+74957654321' })
+    .optional(),
   RING_TIMEOUT_S: Joi.number().integer().min(5).max(300).default(45),
   MAX_CALL_DURATION_S: Joi.number().integer().min(10).max(14_400).default(1800),
 
@@ -139,6 +147,11 @@ const schema = Joi.object({
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
     return helpers.message({ custom: `"API_TOKEN" is required when API_HOST (${String(env.API_HOST)}) is not a loopback address` });
   }
+  // The default caller ID is presented on every call without one: it must pass the same rule.
+  const callerIds = splitList(env.CALLER_IDS).map((n) => n.replace(/^\+/, ''));
+  if (typeof env.CALLER_ID === 'string' && callerIds.length > 0 && !callerIds.includes(env.CALLER_ID.replace(/^\+/, ''))) {
+    return helpers.message({ custom: '"CALLER_ID" must be one of CALLER_IDS' });
+  }
   return env;
 });
 
@@ -184,6 +197,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ariApp: str('ARI_APP'),
     sipTrunkEndpoint: str('SIP_TRUNK_ENDPOINT'),
     callerId: opt('CALLER_ID'),
+    callerIds: Object.freeze(splitList(v.CALLER_IDS)),
     ringTimeoutS: num('RING_TIMEOUT_S'),
     maxCallDurationS: num('MAX_CALL_DURATION_S'),
     elevenLabsApiKey: opt('ELEVENLABS_API_KEY'),

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { CallApi } from '../call/call-view';
 import type { CallEventBus } from '../events/call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
+import type { CallerIdPolicy } from '../policy/caller-id-policy';
 import type { DestinationPolicy } from '../policy/destination-policy';
 import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
 import { registerTokenAuth } from './auth';
@@ -70,6 +71,8 @@ export interface ServerOptions {
   metricsToken?: string;
   /** Destination policy applied to every call request (403 naming `phone_number`). */
   destinationPolicy?: DestinationPolicy;
+  /** CALLER_IDS: the caller IDs a request may ask for (403 naming `caller_id`). */
+  callerIdPolicy?: CallerIdPolicy;
   /** Per-token rate limit of call attempts (POST /api/calls, /api/calls/start) → 429 + Retry-After. */
   rateLimit?: RateLimiterOptions;
   /** MAX_CONCURRENT_CALLS: at the limit, call attempts get 503 AT_CAPACITY + Retry-After. */
@@ -158,7 +161,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
   ]);
 
   const limiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit);
-  const guards = { policy: options.destinationPolicy, limiter, maxConcurrentCalls: options.maxConcurrentCalls };
+  const guards = { policy: options.destinationPolicy, callerIds: options.callerIdPolicy, limiter, maxConcurrentCalls: options.maxConcurrentCalls };
   server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
   if (options.events !== undefined) {

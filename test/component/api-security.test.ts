@@ -5,6 +5,7 @@ import pino from 'pino';
 import { MIN_TOKEN_CHARS, isLoopbackHost, isTokenValid, tokenIdOf } from '../../src/api/auth';
 import { createServer, type ServerOptions } from '../../src/api/server';
 import { GatewayMetrics } from '../../src/metrics/metrics';
+import { CallerIdPolicy } from '../../src/policy/caller-id-policy';
 import { DestinationPolicy } from '../../src/policy/destination-policy';
 import { FakeCallApi, makeCallView } from '../fakes/fake-call-api';
 
@@ -319,6 +320,41 @@ describe('API security (server.inject)', () => {
       const res = await post({}, { phone_number: '+1 900 555' });
       assert.equal(res.statusCode, 400);
       assert.deepEqual(errorOf(res).validation?.keys, ['phone_number']);
+    });
+  });
+
+  describe('CALLER_IDS', () => {
+    const OWN = '+74951234567';
+
+    it('a caller_id outside the list → 403 naming caller_id, nothing placed; the listed ones (with or without "+") pass', async () => {
+      await start({ callerIdPolicy: new CallerIdPolicy([OWN, '+74957654321']) });
+      const refused = await post({}, { phone_number: PHONE, caller_id: '+74950000000' });
+      assert.equal(refused.statusCode, 403);
+      assert.deepEqual(errorOf(refused), {
+        statusCode: 403,
+        error: 'Forbidden',
+        message: '"caller_id": must be one of the gateway\'s own numbers (CALLER_IDS)',
+        code: 'CALLER_ID_NOT_ALLOWED',
+        field: 'caller_id',
+      });
+      assert.ok(!refused.payload.includes('74950000000'), 'caller id echoed');
+      assert.equal(fake.startCalls.length, 0);
+      for (const callerId of [OWN, OWN.slice(1), '+74957654321']) {
+        assert.equal((await post({}, { phone_number: PHONE, caller_id: callerId })).statusCode, 201, callerId);
+      }
+      assert.equal((await post({}, { phone_number: PHONE })).statusCode, 201, 'no caller_id: the configured default is used');
+      assert.deepEqual(fake.startCalls.map((r) => r.callerId), [OWN, OWN.slice(1), '+74957654321', undefined]);
+    });
+
+    it('unset: any caller_id the schema accepts goes through, as before', async () => {
+      await start({ callerIdPolicy: new CallerIdPolicy([]) });
+      assert.equal((await post({}, { phone_number: PHONE, caller_id: '+74950000000' })).statusCode, 201);
+    });
+
+    it('a refused caller_id is charged to the call-attempt budget, like a refused destination', async () => {
+      await start({ callerIdPolicy: new CallerIdPolicy([OWN]), rateLimit: { burst: 1, perMinute: 1, nowMs: () => nowMs } });
+      assert.equal((await post({}, { phone_number: PHONE, caller_id: '+74950000000' })).statusCode, 403);
+      assert.equal((await post({}, { phone_number: PHONE, caller_id: OWN })).statusCode, 429);
     });
   });
 });

@@ -136,4 +136,22 @@ describe('loadConfig', () => {
       });
     }
   });
+
+  describe('CALLER_IDS', () => {
+    it('is a comma list of E.164 numbers; unset = empty (any caller_id)', () => {
+      assert.deepEqual(loadConfig(base).callerIds, []);
+      assert.deepEqual(loadConfig({ ...base, CALLER_IDS: '+74951234567, +74957654321' }).callerIds, ['+74951234567', '+74957654321']);
+    });
+
+    for (const bad of ['74951234567', '+7 495 123', '+74951234567,,+74957654321', 'anonymous']) {
+      it(`refuses ${JSON.stringify(bad)}`, () => {
+        assert.throws(() => loadConfig({ ...base, CALLER_IDS: bad }), /"CALLER_IDS" must be a comma list of E\.164 numbers/);
+      });
+    }
+
+    it('CALLER_ID, the default, must be one of them (with or without its "+")', () => {
+      assert.throws(() => loadConfig({ ...base, CALLER_IDS: '+74951234567', CALLER_ID: '+74950000000' }), /"CALLER_ID" must be one of CALLER_IDS/);
+      assert.equal(loadConfig({ ...base, CALLER_IDS: '+74951234567', CALLER_ID: '74951234567' }).callerId, '74951234567');
+    });
+  });
 });

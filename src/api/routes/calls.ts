@@ -6,6 +6,7 @@ import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hap
 import type { CallListQuery } from '../../call/call-record';
 import type { CallApi, StartCallRequest } from '../../call/call-view';
 import { CallNotFoundError, RateLimitError, ServiceUnavailableError } from '../../errors';
+import type { CallerIdPolicy } from '../../policy/caller-id-policy';
 import type { DestinationPolicy } from '../../policy/destination-policy';
 import type { RateLimiter } from '../../policy/rate-limiter';
 import { tokenIdOfRequest } from '../auth';
@@ -67,6 +68,8 @@ export function toStartCallRequest(body: StartCallPayload): StartCallRequest {
 export interface StartCallGuards {
   /** Destination policy (toll fraud): a denied number → 403 naming `phone_number`. */
   policy?: DestinationPolicy;
+  /** CALLER_IDS: a `caller_id` outside it → 403 naming `caller_id`. */
+  callerIds?: CallerIdPolicy;
   /** Per-token limiter of call attempts (keyed by token id, or client address without auth) → 429. */
   limiter?: RateLimiter;
   /** Most calls live at once → 503 AT_CAPACITY + Retry-After. */
@@ -75,12 +78,13 @@ export interface StartCallGuards {
 
 /** The `/api/calls` routes, bound to `calls`. GET /api/calls exists only when `calls.listCalls` does. */
 export function callRoutes(calls: CallApi, guards: StartCallGuards = {}): ServerRoute[] {
-  const { policy, limiter, maxConcurrentCalls } = guards;
+  const { policy, callerIds, limiter, maxConcurrentCalls } = guards;
   // hapi has validated payload/params against the route schemas before a handler runs.
   const startCall = async (request: Request, h: ResponseToolkit) => {
     try {
       const body = request.payload as StartCallPayload;
       policy?.assertAllowed(body.phone_number);
+      callerIds?.assertAllowed(body.caller_id);
       // Checked and placed in the same tick (no await between): concurrent requests cannot both pass.
       if (maxConcurrentCalls !== undefined && calls.health().activeCalls >= maxConcurrentCalls) {
         throw new ServiceUnavailableError('AT_CAPACITY', `the gateway is at its limit of ${maxConcurrentCalls} concurrent calls`);
