@@ -142,6 +142,8 @@ export class App {
       maxConcurrentCalls: c.maxConcurrentCalls,
       metrics: this.metrics,
       events: this.events,
+      eventStreamsMax: c.eventStreamsMax,
+      eventStreamsPerTokenMax: c.eventStreamsPerTokenMax,
     });
     await this.#server.start();
     this.#warnAboutReach();

@@ -51,6 +51,9 @@ export interface Config {
   readonly maxConcurrentCalls: number;
   readonly rateLimitBurst: number;
   readonly rateLimitPerMinute: number;
+  /** Most GET /api/events streams open at once, and per token (or client address without auth). */
+  readonly eventStreamsMax: number;
+  readonly eventStreamsPerTokenMax: number;
   /** SIGTERM: how long live calls may go on before they are hung up. */
   readonly shutdownGraceMs: number;
 
@@ -135,6 +138,10 @@ const schema = Joi.object({
   MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(10_000).default(30),
   RATE_LIMIT_BURST: Joi.number().integer().min(1).default(10),
   RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(60),
+  // Each stream holds a socket, a timer and up to 64 KiB of backlog: 64 streams are 4 MiB at worst,
+  // and 8 per token leave room for a few dashboard tabs and a monitor.
+  EVENT_STREAMS_MAX: Joi.number().integer().min(1).max(10_000).default(64),
+  EVENT_STREAMS_PER_TOKEN_MAX: Joi.number().integer().min(1).max(10_000).default(8),
   SHUTDOWN_GRACE_S: Joi.number().integer().min(0).max(3600).default(30),
   INBOUND_ENABLED: Joi.boolean().default(true),
   INBOUND_AGENTS: Joi.string()
@@ -224,6 +231,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConcurrentCalls: num('MAX_CONCURRENT_CALLS'),
     rateLimitBurst: num('RATE_LIMIT_BURST'),
     rateLimitPerMinute: num('RATE_LIMIT_PER_MINUTE'),
+    eventStreamsMax: num('EVENT_STREAMS_MAX'),
+    eventStreamsPerTokenMax: num('EVENT_STREAMS_PER_TOKEN_MAX'),
     shutdownGraceMs: num('SHUTDOWN_GRACE_S') * 1000,
     isInboundEnabled: Boolean(v.INBOUND_ENABLED),
     inboundAgents: Object.freeze(

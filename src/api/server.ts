@@ -83,6 +83,10 @@ export interface ServerOptions {
   events?: CallEventBus;
   /** Heartbeat interval of the event stream, ms (tests shorten it). Default 15 000. */
   eventsHeartbeatMs?: number;
+  /** EVENT_STREAMS_MAX: most event streams open at once (503 beyond). Default 64. */
+  eventStreamsMax?: number;
+  /** EVENT_STREAMS_PER_TOKEN_MAX: most per token, or per client address without auth (503 beyond). Default 8. */
+  eventStreamsPerTokenMax?: number;
 }
 
 /**
@@ -165,7 +169,14 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
   server.route([...callRoutes(calls, guards), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
   if (options.events !== undefined) {
-    const events = eventRoutes({ bus: options.events, log, heartbeatMs: options.eventsHeartbeatMs });
+    const events = eventRoutes({
+      bus: options.events,
+      log,
+      heartbeatMs: options.eventsHeartbeatMs,
+      maxStreams: options.eventStreamsMax,
+      maxStreamsPerClient: options.eventStreamsPerTokenMax,
+      metrics: options.metrics,
+    });
     server.route(events.routes);
     // Open streams would hold server.stop() until its timeout; end them first.
     server.ext('onPreStop', () => events.closeAll());
