@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { CallListPage, CallListQuery } from './call-record';
 
 /**
@@ -100,8 +101,11 @@ export interface CallApi {
   health(): { ari: 'connected' | 'disconnected'; activeCalls: number; isAccepting?: boolean };
   /** The SIP trunk as Asterisk sees it (GET /health shows it when implemented). Never rejects. */
   trunkHealth?(): Promise<TrunkHealth>;
-  /** The call's recording (wav); undefined when it has none. Throws CallNotFoundError. */
-  getRecording?(id: string): Promise<Buffer | undefined>;
+  /**
+   * The call's recording (wav bytes) as a stream, so it is passed on as it arrives instead of held
+   * whole; undefined when it has none. The caller must consume or destroy it. Throws CallNotFoundError.
+   */
+  getRecording?(id: string): Promise<Readable | undefined>;
   /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */
   listCalls?(query: CallListQuery): CallListPage | Promise<CallListPage>;
 }

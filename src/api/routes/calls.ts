@@ -2,6 +2,7 @@
  * Call routes. Handlers translate wire shapes (snake_case) to use-case calls on `CallApi` and
  * leave every status decision for errors to `toBoom`.
  */
+import type { Readable } from 'node:stream';
 import type { Lifecycle, Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { CallListQuery } from '../../call/call-record';
 import type { CallApi, StartCallRequest } from '../../call/call-view';
@@ -237,13 +238,15 @@ function recordingRoutes(calls: CallApi, idOf: (request: Request) => string): Se
       path: `${CALLS_PATH}/{id}/recording`,
       handler: async (request, h) => {
         const id = idOf(request);
-        let wav: Buffer | undefined;
+        let wav: Readable | undefined;
         try {
           wav = await getRecording(id);
         } catch (err) {
           throw toBoom(err);
         }
         if (wav === undefined) throw toBoom(new CallNotFoundError(`${id}/recording`));
+        // Streamed as Asterisk sends it (hours of audio are hundreds of MB): hapi pipes it to the
+        // client with backpressure and destroys it when the client goes away.
         return h.response(wav).type('audio/wav').header('content-disposition', `attachment; filename="call-${id}.wav"`);
       },
       options: {
