@@ -18,10 +18,11 @@ import { RateLimiter, type RateLimiterOptions } from '../policy/rate-limiter';
 import { registerTokenAuth } from './auth';
 import { isLoopbackHost } from './loopback';
 import { toPrintable, truncate } from './printable';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits, createHttpListener, maxConnectionsFor } from './http-listener';
 import { registerRequestGuards } from './request-guards';
 import { callRoutes } from './routes/calls';
 import { dashboardRoutes } from './routes/dashboard';
-import { eventRoutes } from './routes/events';
+import { SSE_DEFAULT_MAX_STREAMS, eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 
@@ -31,6 +32,9 @@ export const MAX_PAYLOAD_BYTES = 16 * 1024;
 export const DOCS_PATH = '/docs';
 /** OpenAPI 3.0 document served by hapi-swagger (its OAS v3 default). */
 export const OPENAPI_JSON_PATH = '/openapi.json';
+
+/** A connection with no traffic for this long while a request is open is closed (route timeout.socket). */
+export const SOCKET_IDLE_TIMEOUT_MS = 60_000;
 
 /** Longest error message we send back; Joi joins one message per failing field. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
@@ -83,6 +87,8 @@ export interface ServerOptions {
   events?: CallEventBus;
   /** Heartbeat interval of the event stream, ms (tests shorten it). Default 15 000. */
   eventsHeartbeatMs?: number;
+  /** Timeouts and connection limit of the listener; default DEFAULT_HTTP_LIMITS (tests shorten them). */
+  httpLimits?: Partial<HttpLimits>;
   /** EVENT_STREAMS_MAX: most event streams open at once (503 beyond). Default 64. */
   eventStreamsMax?: number;
   /** EVENT_STREAMS_PER_TOKEN_MAX: most per token, or per client address without auth (503 beyond). Default 8. */
@@ -105,9 +111,15 @@ export interface ServerOptions {
  */
 export async function createServer(options: ServerOptions): Promise<Hapi.Server> {
   const { host, port, calls, log, version } = options;
+  const limits: HttpLimits = {
+    ...DEFAULT_HTTP_LIMITS,
+    maxConnections: maxConnectionsFor(options.eventStreamsMax ?? SSE_DEFAULT_MAX_STREAMS),
+    ...options.httpLimits,
+  };
   const server = Hapi.server({
     host,
     port,
+    listener: createHttpListener(limits), // timeouts and connection limit: http-listener.ts
     debug: false, // hapi would print 500s to stderr; they are logged through pino below
     router: { stripTrailingSlash: true },
     routes: {
@@ -122,6 +134,12 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
         parse: true,
       },
       validate: { failAction: reportValidationError, options: { abortEarly: false } },
+      // server: no deadline on handlers. Placing a call waits for Asterisk's originate, and a 503
+      // sent while that goes on would not stop the call: a client retrying would dial twice. ARI
+      // requests carry their own deadlines instead (src/ari/call-control.ts).
+      // socket: a connection silent for a minute mid-request or mid-response is dead (a client that
+      // stopped reading a recording, say); the event stream turns this off for itself.
+      timeout: { server: false, socket: SOCKET_IDLE_TIMEOUT_MS },
       response: { sample: options.validateResponses === true ? 100 : 0, failAction: 'error' },
       // HSTS is the TLS terminator's call (we serve plain HTTP on a private interface).
       security: { hsts: false, xframe: 'deny', xss: 'disabled', noOpen: true, noSniff: true, referrer: 'no-referrer' },
