@@ -190,6 +190,13 @@ describe('request guards: Host, Origin, Content-Type (real server, server.inject
       assert.equal(fake.startCalls.length, 4);
     });
 
+    it('cookies are not read: junk a browser sends for 127.0.0.1 (set by other local programs) breaks nothing', async () => {
+      for (const cookie of [' ', 'a', '=;;=', 'session="unterminated', 'x=\u00ff']) {
+        const res = await postCall({ cookie });
+        assert.equal(res.statusCode, 201, `${JSON.stringify(cookie)}: ${res.payload}`);
+      }
+    });
+
     it('a valid token does not make a cross-site request acceptable', async () => {
       await server?.stop();
       await start({ apiTokens: [TOKEN] });
