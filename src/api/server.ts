@@ -97,13 +97,17 @@ export interface ServerOptions {
 
 /**
  * Build the API server: registers @hapi/inert, @hapi/vision and hapi-swagger (UI at `/docs`,
- * OpenAPI 3.0 JSON at `/openapi.json`), the call and health routes, a 16 KiB body limit and a
- * validation `failAction` whose 400 names the offending fields.
+ * OpenAPI 3.0 JSON at `/openapi.json`), the call and health routes, a 16 KiB JSON-only body limit
+ * and a validation `failAction` whose 400 names the offending fields.
+ *
+ * Always on: the request guards (request-guards.ts: Host on every route, Origin on state-changing
+ * ones) and the listener's timeouts and connection limit (http-listener.ts).
  *
  * Optional operations and security (each off when its option is absent): bearer auth on every route
  * but /health, /docs, /openapi.json (and /metrics, which takes METRICS_TOKEN or is open); the
- * destination policy, per-token rate limit and concurrency cap on call placement; GET /metrics;
- * GET /api/events (SSE, whose streams are ended in onPreStop so `stop()` does not wait for them).
+ * destination and caller-ID policies, per-token rate limit and concurrency cap on call placement;
+ * GET /metrics; GET /api/events (SSE, capped, whose streams are ended in onPreStop so `stop()` does
+ * not wait for them).
  *
  * Does not listen: the caller calls `server.start()` and, on shutdown, `server.stop()`. The `/docs`
  * page route is added by hapi-swagger at initialize time, so tests that `inject` it must
