@@ -10,6 +10,7 @@ import type { CallStore } from './store/call-store';
 import { RecordWriter } from './store/record-writer';
 import { CallEventBus, type CallEventSubscription } from './events/call-events';
 import { GatewayMetrics } from './metrics/metrics';
+import { CallerIdPolicy } from './policy/caller-id-policy';
 import { DestinationPolicy } from './policy/destination-policy';
 import { RateLimiter } from './policy/rate-limiter';
 import { TransferDestinations } from './policy/transfer-destinations';
@@ -47,6 +48,7 @@ export class App {
   readonly metrics = new GatewayMetrics();
   readonly #metricsSubscription: CallEventSubscription;
   readonly #resamplers: ResamplerPool;
+  readonly #policy: DestinationPolicy;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
 
@@ -73,11 +75,13 @@ export class App {
       username: config.ariUsername,
       password: config.ariPassword,
     });
+    const callerIds = new CallerIdPolicy(config.callerIds);
     const policy = new DestinationPolicy({
       allowedPrefixes: config.allowedPrefixes,
       deniedPrefixes: config.deniedPrefixes,
       isDefaultDenyEnabled: config.isPremiumDenyEnabled,
     });
+    this.#policy = policy;
     const settings: CallSettings = {
       ariApp: config.ariApp,
       trunkEndpoint: config.sipTrunkEndpoint,
@@ -131,7 +135,12 @@ export class App {
         attemptLimiter: new RateLimiter({ burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute }),
         inboundLimiter: new RateLimiter({ burst: config.inboundRateLimitBurst, perMinute: config.inboundRateLimitPerMinute }),
       },
-      destinationGuard: { assertAllowed: (n) => policy.assertAllowed(n) },
+      destinationGuard: {
+        assertAllowed: (phoneNumber, callerId) => {
+          policy.assertAllowed(phoneNumber);
+          callerIds.assertAllowed(callerId);
+        },
+      },
     });
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
@@ -156,9 +165,6 @@ export class App {
     // Calls a crash left in flight are over; their records say so before anything else runs.
     const stale = await this.store.markInFlightAsFailed('gateway restarted while the call was in progress');
     if (stale.length > 0) this.log.warn({ count: stale.length }, 'in-flight calls from a previous run marked failed');
-    if (this.config.allowedPrefixes.length === 0) {
-      this.log.warn('ALLOWED_PREFIXES is empty: every country not on the deny list can be dialled (set it to the countries you call, e.g. +7)');
-    }
     const c = this.config;
     this.#server = await createServer({
       host: c.apiHost,
@@ -166,15 +172,31 @@ export class App {
       calls: this.calls,
       log: this.log.child({ component: 'api' }),
       version: '0.1.0',
+      publicHosts: c.apiPublicHosts,
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
       metrics: this.metrics,
       events: this.events,
+      eventStreamsMax: c.eventStreamsMax,
+      eventStreamsPerTokenMax: c.eventStreamsPerTokenMax,
     });
     await this.#server.start();
+    this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
     this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
+  }
+
+  /** A paid trunk with no country limit is one stolen token away from a fraud bill: say so at start. */
+  #warnAboutReach(): void {
+    const c = this.config;
+    if (c.allowedPrefixes.length === 0) {
+      this.log.warn(
+        { deniedRanges: this.#policy.deniedPrefixes.length },
+        'ALLOWED_PREFIXES is empty: every country is reachable but for the denied ranges; set it to the countries you call (e.g. +7)',
+      );
+    }
+    if (!c.isPremiumDenyEnabled) this.log.warn('DENY_PREMIUM_PREFIXES is off: the built-in high-risk destination list is not applied');
   }
 
   /**

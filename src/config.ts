@@ -1,4 +1,7 @@
 import Joi from 'joi';
+import { parseHost } from './api/host-syntax';
+import { isLoopbackHost } from './api/loopback';
+import { TOKEN_RULE, isWellFormedToken } from './api/token-syntax';
 import type { ExternalMediaFormat } from './audio/frame';
 
 import type { ConverterName } from './audio/resampler';
@@ -16,6 +19,8 @@ export interface Config {
   readonly ariApp: string;
   readonly sipTrunkEndpoint: string;
   readonly callerId: string | undefined;
+  /** CALLER_IDS: the only caller IDs a request may ask for (E.164). Empty: any. */
+  readonly callerIds: readonly string[];
   readonly ringTimeoutS: number;
   readonly maxCallDurationS: number;
 
@@ -26,6 +31,8 @@ export interface Config {
 
   readonly apiHost: string;
   readonly apiPort: number;
+  /** Names (host or host:port) the API answers to besides loopback names and API_HOST; others get 421. */
+  readonly apiPublicHosts: readonly string[];
 
   readonly audioChunkSizeMs: number;
   readonly externalMediaHost: string;
@@ -48,6 +55,9 @@ export interface Config {
   readonly maxConcurrentCalls: number;
   readonly rateLimitBurst: number;
   readonly rateLimitPerMinute: number;
+  /** Most GET /api/events streams open at once, and per token (or client address without auth). */
+  readonly eventStreamsMax: number;
+  readonly eventStreamsPerTokenMax: number;
   /** SIGTERM: how long live calls may go on before they are hung up. */
   readonly shutdownGraceMs: number;
 
@@ -73,15 +83,43 @@ export interface Config {
   readonly callDbBusyTimeoutMs: number;
 }
 
+/** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
+const E164 = /^\+[1-9][0-9]{7,14}$/;
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
 
+/**
+ * A comma list of bearer tokens, each well formed by the rule auth parses headers with
+ * (src/api/token-syntax.ts). The message never echoes a token.
+ */
+const tokenList = (name: string, isListAllowed: boolean) =>
+  Joi.string()
+    .custom((value: string, helpers) => {
+      const tokens = isListAllowed ? splitList(value) : [value];
+      return tokens.length > 0 && tokens.every(isWellFormedToken) ? value : helpers.error('any.invalid');
+    })
+    .messages({
+      'any.invalid': isListAllowed
+        ? `"${name}" must be one or more comma-separated tokens, each ${TOKEN_RULE}`
+        : `"${name}" must be one token of ${TOKEN_RULE}`,
+    });
+
 const schema = Joi.object({
-  ARI_URL: Joi.string().uri({ scheme: ['http', 'https'] }).required(),
+  // Credentials belong in ARI_USERNAME / ARI_PASSWORD: a URL is logged (redacted, but still) and
+  // quoted by fetch errors, a password field never is.
+  ARI_URL: Joi.string()
+    .uri({ scheme: ['http', 'https'] })
+    .custom((value: string, helpers) => (hasUserinfo(value) ? helpers.error('any.invalid') : value))
+    .messages({ 'any.invalid': '"ARI_URL" must not carry credentials ("user:password@"): set ARI_USERNAME and ARI_PASSWORD instead' })
+    .required(),
   ARI_USERNAME: Joi.string().required(),
   ARI_PASSWORD: Joi.string().required(),
   ARI_APP: Joi.string().pattern(/^[A-Za-z0-9_-]+$/).default('voice-gateway'),
   SIP_TRUNK_ENDPOINT: Joi.string().pattern(/^[A-Za-z0-9_.-]+$/).default('exolve'),
   CALLER_ID: Joi.string().max(64).optional(),
+  CALLER_IDS: Joi.string()
+    .custom((value: string, helpers) => (splitList(value).every((n) => E164.test(n)) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '"CALLER_IDS" must be a comma list of E.164 numbers, e.g. +74951234567,+74957654321' })
+    .optional(),
   RING_TIMEOUT_S: Joi.number().integer().min(5).max(300).default(45),
   MAX_CALL_DURATION_S: Joi.number().integer().min(10).max(14_400).default(1800),
 
@@ -92,6 +130,10 @@ const schema = Joi.object({
 
   API_HOST: Joi.string().default('127.0.0.1'),
   API_PORT: Joi.number().port().default(8000),
+  API_PUBLIC_HOSTS: Joi.string()
+    .custom((value: string, helpers) => (splitList(value).every((entry) => parseHost(entry) !== undefined) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '"API_PUBLIC_HOSTS" must be a comma list of host or host:port, e.g. gateway.example.com,10.0.0.5:8000' })
+    .optional(),
 
   AUDIO_CHUNK_SIZE_MS: Joi.number().integer().valid(20, 40, 60, 80, 100).default(20),
   EXTERNAL_MEDIA_HOST: Joi.string().hostname().default('127.0.0.1'),
@@ -106,11 +148,8 @@ const schema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace').default('info'),
 
   CALL_DB_PATH: Joi.string().default('./data/calls.db'),
-  API_TOKEN: Joi.string()
-    .pattern(/^[\x21-\x7e]{16,}(,[\x21-\x7e]{16,})*$/)
-    .message('"API_TOKEN" must be one or more comma-separated tokens of at least 16 printable characters')
-    .optional(),
-  METRICS_TOKEN: Joi.string().min(16).optional(),
+  API_TOKEN: tokenList('API_TOKEN', true).optional(),
+  METRICS_TOKEN: tokenList('METRICS_TOKEN', false).optional(),
   ALLOWED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"ALLOWED_PREFIXES" must be a comma list like +7,+49').optional(),
   DENIED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"DENIED_PREFIXES" must be a comma list like +7809,+449').optional(),
   DENY_PREMIUM_PREFIXES: Joi.boolean().default(true),
@@ -118,6 +157,10 @@ const schema = Joi.object({
   MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(10_000).default(30),
   RATE_LIMIT_BURST: Joi.number().integer().min(1).default(10),
   RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(60),
+  // Each stream holds a socket, a timer and up to 64 KiB of backlog: 64 streams are 4 MiB at worst,
+  // and 8 per token leave room for a few dashboard tabs and a monitor.
+  EVENT_STREAMS_MAX: Joi.number().integer().min(1).max(10_000).default(64),
+  EVENT_STREAMS_PER_TOKEN_MAX: Joi.number().integer().min(1).max(10_000).default(8),
   SHUTDOWN_GRACE_S: Joi.number().integer().min(0).max(3600).default(30),
   INBOUND_ENABLED: Joi.boolean().default(true),
   INBOUND_AGENTS: Joi.string()
@@ -139,14 +182,25 @@ const schema = Joi.object({
   CALL_DB_BUSY_TIMEOUT_MS: Joi.number().integer().min(0).max(10_000).default(250),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
-  if (!env.API_TOKEN && !isLoopback(String(env.API_HOST))) {
+  if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
     return helpers.message({ custom: `"API_TOKEN" is required when API_HOST (${String(env.API_HOST)}) is not a loopback address` });
+  }
+  // The default caller ID is presented on every call without one: it must pass the same rule.
+  const callerIds = splitList(env.CALLER_IDS).map((n) => n.replace(/^\+/, ''));
+  if (typeof env.CALLER_ID === 'string' && callerIds.length > 0 && !callerIds.includes(env.CALLER_ID.replace(/^\+/, ''))) {
+    return helpers.message({ custom: '"CALLER_ID" must be one of CALLER_IDS' });
   }
   return env;
 });
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+/** True when `url` has a user or password part; false too when it does not parse (Joi reports that). */
+function hasUserinfo(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.username !== '' || parsed.password !== '';
+  } catch {
+    return false; // not a URL: string.uri has already said so
+  }
 }
 
 function splitList(value: unknown): string[] {
@@ -181,6 +235,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ariApp: str('ARI_APP'),
     sipTrunkEndpoint: str('SIP_TRUNK_ENDPOINT'),
     callerId: opt('CALLER_ID'),
+    callerIds: Object.freeze(splitList(v.CALLER_IDS)),
     ringTimeoutS: num('RING_TIMEOUT_S'),
     maxCallDurationS: num('MAX_CALL_DURATION_S'),
     elevenLabsApiKey: opt('ELEVENLABS_API_KEY'),
@@ -189,6 +244,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     agentConnectTimeoutMs: num('AGENT_CONNECT_TIMEOUT_MS'),
     apiHost: str('API_HOST'),
     apiPort: num('API_PORT'),
+    apiPublicHosts: Object.freeze(splitList(v.API_PUBLIC_HOSTS).map((h) => h.toLowerCase())),
     audioChunkSizeMs: num('AUDIO_CHUNK_SIZE_MS'),
     externalMediaHost: str('EXTERNAL_MEDIA_HOST'),
     externalMediaFormat: str('EXTERNAL_MEDIA_FORMAT') as ExternalMediaFormat,
@@ -206,6 +262,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConcurrentCalls: num('MAX_CONCURRENT_CALLS'),
     rateLimitBurst: num('RATE_LIMIT_BURST'),
     rateLimitPerMinute: num('RATE_LIMIT_PER_MINUTE'),
+    eventStreamsMax: num('EVENT_STREAMS_MAX'),
+    eventStreamsPerTokenMax: num('EVENT_STREAMS_PER_TOKEN_MAX'),
     shutdownGraceMs: num('SHUTDOWN_GRACE_S') * 1000,
     isInboundEnabled: Boolean(v.INBOUND_ENABLED),
     inboundAgents: Object.freeze(

@@ -9,16 +9,17 @@
  * the token itself is never stored in the request or logged.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import Boom from '@hapi/boom';
 import type { Request, ResponseToolkit, Server, ServerAuthSchemeObject } from '@hapi/hapi';
+import { B64TOKEN_SOURCE, TOKEN_RULE, isWellFormedToken } from './token-syntax';
+
+export { MIN_TOKEN_CHARS } from './token-syntax';
+export { isLoopbackHost } from './loopback';
 
 /** Strategy guarding /api/* and the dashboard (the server default once tokens are configured). */
 export const API_TOKEN_STRATEGY = 'api-token';
 /** Strategy guarding GET /metrics when METRICS_TOKEN is set. */
 export const METRICS_TOKEN_STRATEGY = 'metrics-token';
-/** Shortest token accepted; anything shorter is guessable. */
-export const MIN_TOKEN_CHARS = 16;
 /** Query parameter carrying the token on routes that allow it (RFC 6750 §2.3; EventSource cannot set headers). */
 export const ACCESS_TOKEN_QUERY_PARAM = 'access_token';
 /** `plugins` key of a route's options; `{ isQueryTokenAllowed: true }` accepts `?access_token=`. */
@@ -53,8 +54,8 @@ export interface TokenAuthSetup {
 
 const SCHEME = 'bearer-token';
 const REALM = 'voice-gateway';
-/** RFC 6750 §2.1 b64token. */
-const BEARER_PATTERN = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** `Bearer <b64token>` (RFC 6750 §2.1), with the token syntax the configuration checks. */
+const BEARER_PATTERN = new RegExp(`^Bearer +(${B64TOKEN_SOURCE}) *$`, 'i');
 
 interface SchemeOptions {
   readonly digests: readonly Buffer[];
@@ -81,24 +82,18 @@ export function isTokenValid(presented: string, digests: readonly Buffer[]): boo
   return isMatch;
 }
 
-/** True for hosts that only the machine itself can reach (API_TOKEN may be omitted there). */
-export function isLoopbackHost(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1' || host === '[::1]';
-}
-
 /**
  * Register the bearer scheme and its strategies on `server`. With API tokens, `api-token` becomes
  * the default strategy: every route needs a token unless it sets `auth: false` (health, docs).
- * Throws TypeError for a token shorter than MIN_TOKEN_CHARS (configuration error).
+ * Throws TypeError for a token that is not well formed (token-syntax.ts; MIN_TOKEN_CHARS and up).
  */
 export function registerTokenAuth(server: Server, options: TokenAuthOptions): TokenAuthSetup {
   const apiTokens = options.apiTokens ?? [];
   const tokens = [...apiTokens, ...(options.metricsToken === undefined ? [] : [options.metricsToken])];
   for (const token of tokens) {
-    if (token.length < MIN_TOKEN_CHARS || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
-      throw new TypeError(`API tokens must be at least ${MIN_TOKEN_CHARS} characters of [A-Za-z0-9-._~+/] (RFC 6750 b64token)`);
+    if (!isWellFormedToken(token)) {
+      // loadConfig refuses such tokens first; reaching this is a programmer error.
+      throw new TypeError(`API tokens must be ${TOKEN_RULE}`);
     }
   }
   if (tokens.length === 0) return { metricsAuth: false, isApiAuthEnabled: false };

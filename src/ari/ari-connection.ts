@@ -121,7 +121,7 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
     } catch (err) {
       if (this.#isStopped()) return;
       if (client) this.#dropClient();
-      log.warn({ err: describeError(err), retryInMs: this.#retryDelayMs, url }, 'ARI connect failed');
+      log.warn({ err: describeError(err), retryInMs: this.#retryDelayMs, url: withoutUserinfo(url) }, 'ARI connect failed');
       this.#scheduleRetry();
     }
   }
@@ -198,15 +198,32 @@ export class AriConnection extends EventEmitter<AriConnectionEvents> {
 
 /**
  * ari-client errors carry the raw response body as their message and its events socket URL holds
- * the password (`api_key=user:pass`), so errors are reduced to a safe message before logging.
+ * the password (`api_key=user:pass`); fetch quotes a URL with `user:pass@` in its TypeError. So
+ * errors are reduced to a safe message before logging.
  */
 export function describeError(err: unknown): { message: string; code?: string } {
   if (err instanceof Error) {
-    const message = err.message.replace(/api_key=[^&\s]*/g, 'api_key=[redacted]');
+    const message = err.message.replace(/api_key=[^&\s]*/g, 'api_key=[redacted]').replace(/\/\/[^/@\s]*@/g, '//[redacted]@');
     const code = (err as NodeJS.ErrnoException).code;
     return code ? { message, code } : { message };
   }
   return { message: String(err) };
+}
+
+/**
+ * `url` without its user and password, for logs. loadConfig refuses an ARI_URL with them; this
+ * keeps them out of the log should one arrive another way. Unparsable input is not echoed.
+ */
+export function withoutUserinfo(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '[not a URL]';
+  }
 }
 
 /**

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Client } from 'ari-client';
 import type { Logger } from 'pino';
 import { AriError } from '../errors';
@@ -52,8 +54,11 @@ export interface CallControl {
   removeFromBridge(bridgeId: string, channelIds: readonly string[]): Promise<void>;
   /** Records the bridge's mix to Asterisk's stored recordings as `<name>.wav`; stops when the bridge goes. */
   recordBridge(bridgeId: string, name: string): Promise<void>;
-  /** The stored recording `<name>` (wav bytes), or undefined if Asterisk has none by that name. */
-  downloadRecording(name: string): Promise<Buffer | undefined>;
+  /**
+   * The stored recording `<name>` (wav bytes) as a stream, or undefined if Asterisk has none by that
+   * name. The caller must consume or destroy the stream (destroying it cancels the download).
+   */
+  downloadRecording(name: string): Promise<Readable | undefined>;
   /** Sends an answered channel from Stasis into the dialplan (it may come back with a new StasisStart). */
   continueInDialplan(channelId: string, context: string, extension: string): Promise<void>;
   listChannels(): Promise<AriChannelJson[]>;
@@ -211,21 +216,30 @@ export class AriCallControl implements CallControl {
     await this.#do('recordBridge', (c) => c.bridges.record({ bridgeId, name, format: 'wav', ifExists: 'overwrite', beep: false }));
   }
 
-  async downloadRecording(name: string): Promise<Buffer | undefined> {
+  async downloadRecording(name: string): Promise<Readable | undefined> {
     // ari-client decodes every body as text, which corrupts binary audio: plain fetch instead.
     const auth = Buffer.from(`${this.#http.username}:${this.#http.password}`).toString('base64');
+    // The deadline covers Asterisk's answer (status and headers), not the body: the body goes to
+    // the API client at the pace it reads, which may take longer than any fixed deadline.
+    const answered = new AbortController();
+    const deadline = setTimeout(() => answered.abort(new Error('no answer within 10 s')), 10_000);
     let res: Response;
     try {
       res = await fetch(`${this.#http.url}/ari/recordings/stored/${encodeURIComponent(name)}/file`, {
         headers: { authorization: `Basic ${auth}` },
-        signal: AbortSignal.timeout(10_000),
+        signal: answered.signal,
       });
     } catch (err) {
       throw toAriError('downloadRecording', err);
+    } finally {
+      clearTimeout(deadline);
     }
-    if (res.status === 404) return undefined;
-    if (!res.ok) throw new AriError('ARI_REQUEST_FAILED', `downloadRecording: HTTP ${res.status}`, { status: res.status });
-    return Buffer.from(await res.arrayBuffer());
+    if (res.status === 404 || !res.ok) {
+      await res.body?.cancel();
+      if (res.status === 404) return undefined;
+      throw new AriError('ARI_REQUEST_FAILED', `downloadRecording: HTTP ${res.status}`, { status: res.status });
+    }
+    return res.body === null ? Readable.from([]) : Readable.fromWeb(res.body as WebReadableStream<Uint8Array>);
   }
 
   async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {

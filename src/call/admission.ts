@@ -64,7 +64,7 @@ export class Admission {
   chargeAttempt(requester: string): void {
     const decision = this.#options.attemptLimiter?.take(requester);
     if (decision !== undefined && !decision.isAllowed) {
-      throw new RateLimitError('too many call attempts; retry later', decision.retryAfterMs);
+      throw new RateLimitError('too many call attempts for this token; retry later', decision.retryAfterMs);
     }
   }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { StasisStartEvent } from '../ari/ari-events';
 import type { AriEventRouter } from '../ari/ari-event-router';
@@ -109,8 +110,8 @@ export class CallService implements CallApi {
     return call.view();
   }
 
-  /** The stored recording of a call (wav), or undefined when it has none. Throws CallNotFoundError. */
-  async getRecording(id: string): Promise<Buffer | undefined> {
+  /** The stored recording of a call (wav, streamed), or undefined when it has none. Throws CallNotFoundError. */
+  async getRecording(id: string): Promise<Readable | undefined> {
     const view = await this.getCall(id);
     if (!view.recording_url) return undefined;
     return this.#deps.control.downloadRecording(recordingName(id));

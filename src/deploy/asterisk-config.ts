@@ -111,7 +111,7 @@ function checkAriUrlPort(values: TemplateValues, env: EnvLike): string[] {
     const parsed = new URL(url);
     port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
   } catch {
-    return [`ARI_URL=${JSON.stringify(url)} is not a URL`];
+    return ['ARI_URL is not a URL']; // not echoed: it could hold "user:password@"
   }
   return port === values['ARI_PORT'] ? [] : [`ARI_URL port ${port} differs from ARI_PORT ${values['ARI_PORT']}`];
 }

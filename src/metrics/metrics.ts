@@ -18,6 +18,8 @@ export const METRICS_PREFIX = 'voice_gateway_';
 export type RtpDirection = 'caller_to_ai' | 'ai_to_caller';
 /** Frame problem label values: sent after their slot (`late`) or never sent (`dropped`). */
 export type FrameIssueKind = 'late' | 'dropped';
+/** Which event-stream cap refused a client: EVENT_STREAMS_MAX or EVENT_STREAMS_PER_TOKEN_MAX. */
+export type EventStreamLimit = 'total' | 'per_token';
 
 /** Histogram buckets for connect-type latencies, seconds. */
 const LATENCY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
@@ -53,6 +55,9 @@ export class GatewayMetrics {
   readonly #agentFramesRefused: Counter;
   readonly #transferAttempts: Counter<'outcome'>;
   readonly #processFaults: Counter<'kind'>;
+  readonly #eventStreamsOpen: Gauge;
+  readonly #eventStreamsRefused: Counter<'limit'>;
+  readonly #eventStreamsSlow: Counter;
 
   constructor(options: GatewayMetricsOptions = {}) {
     const registers = [this.registry];
@@ -129,6 +134,18 @@ export class GatewayMetrics {
     });
     for (const outcome of ['allowed', 'refused'] as const) this.#transferAttempts.inc({ outcome }, 0);
     for (const kind of ['unhandled_rejection', 'uncaught_exception'] as const) this.#processFaults.inc({ kind }, 0);
+    this.#eventStreamsOpen = new Gauge({ name: `${METRICS_PREFIX}event_streams_open`, help: 'GET /api/events streams open now', registers });
+    this.#eventStreamsRefused = new Counter({
+      name: `${METRICS_PREFIX}event_streams_refused_total`,
+      help: 'GET /api/events refused with 503 at a cap (total: EVENT_STREAMS_MAX, per_token: EVENT_STREAMS_PER_TOKEN_MAX)',
+      labelNames: ['limit'],
+      registers,
+    });
+    this.#eventStreamsSlow = new Counter({
+      name: `${METRICS_PREFIX}event_stream_slow_disconnects_total`,
+      help: 'Event stream clients disconnected because they fell too far behind',
+      registers,
+    });
 
     // Every label value exported from the start, so rate() works before the first event.
     for (const outcome of TERMINAL_STATUSES) this.#callsTotal.inc({ outcome }, 0);
@@ -137,6 +154,7 @@ export class GatewayMetrics {
       this.#rtpBytes.inc({ direction }, 0);
     }
     for (const kind of ['late', 'dropped'] as const) this.#frameIssues.inc({ kind }, 0);
+    for (const limit of ['total', 'per_token'] as const) this.#eventStreamsRefused.inc({ limit }, 0);
 
     if (options.isDefaultMetricsEnabled !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -228,6 +246,21 @@ export class GatewayMetrics {
   /** The ARI connection was re-established after a loss. */
   ariReconnected(): void {
     this.#ariReconnects.inc();
+  }
+
+  /** Event streams open now (GET /api/events). */
+  eventStreamsOpen(count: number): void {
+    this.#eventStreamsOpen.set(count);
+  }
+
+  /** An event stream was refused at a cap. */
+  eventStreamRefused(limit: EventStreamLimit): void {
+    this.#eventStreamsRefused.inc({ limit });
+  }
+
+  /** An event stream client was disconnected for falling behind (its backlog passed the limit). */
+  eventStreamSlowDisconnect(): void {
+    this.#eventStreamsSlow.inc();
   }
 
   /**

@@ -2,6 +2,7 @@
  * The use-cases the REST API needs; implemented by CallService (src/call/call-service.ts), faked in
  * API tests. The API imports only this and the shapes it returns.
  */
+import type { Readable } from 'node:stream';
 import type { CallListPage, CallListQuery, CallRecord } from './call-record';
 import type { CallView, StartCallRequest, TrunkHealth } from './call-view';
 
@@ -33,8 +34,11 @@ export interface CallApi {
   health(): ServiceHealth;
   /** The SIP trunk as Asterisk sees it (GET /health shows it when implemented). Never rejects. */
   trunkHealth?(): Promise<TrunkHealth>;
-  /** The call's recording (wav); undefined when it has none. Throws CallNotFoundError. */
-  getRecording?(id: string): Promise<Buffer | undefined>;
+  /**
+   * The call's recording (wav bytes) as a stream, so it is passed on as it arrives instead of held
+   * whole; undefined when it has none. The caller must consume or destroy it. Throws CallNotFoundError.
+   */
+  getRecording?(id: string): Promise<Readable | undefined>;
   /** Recorded calls, newest first, filtered and paged (GET /api/calls; the route exists only if implemented). */
   listCalls?(query: CallListQuery): Promise<CallListPage>;
 }

@@ -11,6 +11,7 @@
  *      while `+7` alone does not open `+7809`. On equal length, deny wins.
  */
 import { PolicyError } from '../errors';
+import { HIGH_RISK_PREFIXES } from './high-risk-prefixes';
 
 /** E.164 (ITU-T E.164 §6) as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
 export const E164_NUMBER_PATTERN = /^\+[1-9][0-9]{7,14}$/;
@@ -26,31 +27,11 @@ export interface DeniedPrefix {
 }
 
 /**
- * Premium-rate and high-cost ranges denied unless explicitly allowed by a longer prefix. Chosen as
- * number ranges with no business use for an outbound voice agent and a record of IRSF abuse; whole
- * countries are not on it (add them with DENIED_PREFIXES).
+ * The built-in high-risk list (src/policy/high-risk-prefixes.ts): premium-rate ranges, satellite and
+ * international network codes, NANP codes outside the US and Canada, and high-fraud countries.
+ * Denied unless switched off or re-opened by a longer allowed prefix.
  */
-export const DEFAULT_DENIED_PREFIXES: readonly DeniedPrefix[] = [
-  { prefix: '+979', description: 'International Premium Rate Service (ITU)' },
-  { prefix: '+881', description: 'Global Mobile Satellite System' },
-  { prefix: '+882', description: 'international networks (shared code)' },
-  { prefix: '+883', description: 'international networks (shared code)' },
-  { prefix: '+870', description: 'Inmarsat satellite' },
-  { prefix: '+878', description: 'Universal Personal Telecommunications' },
-  { prefix: '+1900', description: 'NANP premium rate (900)' },
-  { prefix: '+7809', description: 'Russia premium rate (8-809)' },
-  { prefix: '+449', description: 'UK premium rate (09)' },
-  { prefix: '+4470', description: 'UK personal numbering (070)' },
-  { prefix: '+49900', description: 'Germany premium rate (0900)' },
-  { prefix: '+49137', description: 'Germany mass-traffic (0137)' },
-  { prefix: '+3389', description: 'France premium rate (089x)' },
-  { prefix: '+3989', description: 'Italy premium rate (89x)' },
-  { prefix: '+34803', description: 'Spain premium rate (803)' },
-  { prefix: '+34806', description: 'Spain premium rate (806)' },
-  { prefix: '+34807', description: 'Spain premium rate (807)' },
-  { prefix: '+34905', description: 'Spain mass-calling (905)' },
-  { prefix: '+6119', description: 'Australia premium rate (19xx)' },
-];
+export const DEFAULT_DENIED_PREFIXES: readonly DeniedPrefix[] = HIGH_RISK_PREFIXES;
 
 /** Options of `DestinationPolicy`. Prefixes are "+digits", e.g. from `parsePrefixList`. */
 export interface DestinationPolicyOptions {

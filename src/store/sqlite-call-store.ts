@@ -11,10 +11,10 @@
  * once with SQLITE_BUSY when it upgrades to a writer, and the timeout never applies.) The timeout is
  * short: better-sqlite3 waits synchronously, and the write-behind writer retries with backoff.
  *
- * Files: the database and its -wal/-shm siblings are created 0600 in a folder made 0700: the
- * records hold phone numbers and transcripts.
+ * Files: the database and its -wal/-shm siblings are 0600, a folder the store creates 0700: the
+ * records hold phone numbers and transcripts (see `preparePrivateFiles`).
  */
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
@@ -37,6 +37,11 @@ export const DEFAULT_CALL_DB_PATH = './data/calls.db';
 export const IN_MEMORY_DB_PATH = ':memory:';
 /** Default wait for another connection's write lock, ms; see "Locking" above. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 250;
+
+/** Mode of folders the store creates for its file: only the gateway's user may enter or list them. */
+export const CALL_DB_DIR_MODE = 0o700;
+/** Mode of the database and its `-wal` / `-shm` siblings: they hold phone numbers and transcripts. */
+export const CALL_DB_FILE_MODE = 0o600;
 
 /** Options of `SqliteCallStore.open`. */
 export interface SqliteCallStoreOptions {
@@ -112,6 +117,26 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
 ];
 
+/**
+ * Create the database file owner-only before SQLite opens it. SQLite's unix VFS creates `-wal` and
+ * `-shm` with the mode of the database file, so they follow. Missing folders are created 0700; an
+ * existing folder keeps its mode (it may be shared, e.g. /var/lib), the files are private anyway.
+ * Files an earlier build left group- or world-readable are tightened.
+ */
+function preparePrivateFiles(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: CALL_DB_DIR_MODE });
+  closeSync(openSync(path, 'a', CALL_DB_FILE_MODE));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // no WAL yet: SQLite makes it from the file's mode
+      throw err;
+    }
+    if (mode !== CALL_DB_FILE_MODE) chmodSync(file, CALL_DB_FILE_MODE);
+  }
+}
 
 /** Highest schema version this build knows. */
 export const CALL_DB_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
@@ -236,24 +261,10 @@ export class SqliteCallStore implements CallStore {
   static open(options: SqliteCallStoreOptions): SqliteCallStore {
     const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
     const isFile = path !== IN_MEMORY_DB_PATH;
-    if (isFile) {
-      const dir = dirname(path);
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // mkdir's mode is masked by the umask and leaves an existing folder alone.
-      chmodSync(dir, 0o700);
-    }
-    // SQLite creates the file and its -wal/-shm siblings itself; a umask of 077 around the open
-    // makes all three 0600 (better-sqlite3 offers no mode option).
-    const previousUmask = isFile ? process.umask(0o077) : undefined;
-    let db: Database.Database;
+    if (isFile) preparePrivateFiles(path);
+    const db = new Database(path, { timeout: busyTimeoutMs });
     try {
-      db = new Database(path, { timeout: busyTimeoutMs });
       if (isFile) db.pragma('journal_mode = WAL');
-    } finally {
-      if (previousUmask !== undefined) process.umask(previousUmask);
-    }
-    try {
-      if (isFile) chmodSync(path, 0o600);
       db.pragma('synchronous = NORMAL');
       migrate(db, nowMs);
       return new SqliteCallStore(db, nowMs);
@@ -262,6 +273,7 @@ export class SqliteCallStore implements CallStore {
       throw err;
     }
   }
+
 
   /** Schema version of the open database. */
   get schemaVersion(): number {

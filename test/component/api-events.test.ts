@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import Hapi, { type Server } from '@hapi/hapi';
 import pino from 'pino';
-import { eventRoutes } from '../../src/api/routes/events';
+import { SSE_MAX_BUFFERED_BYTES, eventRoutes } from '../../src/api/routes/events';
 import { createServer } from '../../src/api/server';
 import { CallEventBus, type SequencedCallEvent } from '../../src/events/call-events';
+import { GatewayMetrics } from '../../src/metrics/metrics';
 import { FakeCallApi } from '../fakes/fake-call-api';
 import { waitFor } from '../helpers/wait-for';
 
@@ -101,6 +102,7 @@ describe('GET /api/events (SSE on a real listening server)', () => {
       apiTokens: [TOKEN],
       events: bus,
       eventsHeartbeatMs: 50,
+      eventStreamsPerTokenMax: 10,
     });
     await server.start();
     base = `http://127.0.0.1:${server.info.port}`;
@@ -201,10 +203,12 @@ describe('GET /api/events (SSE on a real listening server)', () => {
     }
   });
 
-  it('a client that stops reading is disconnected once its buffer passes the limit', async () => {
+  it('a client that stops reading is disconnected once its 64 KiB backlog is exceeded, and counted', async () => {
+    assert.equal(SSE_MAX_BUFFERED_BYTES, 64 * 1024);
     const slowBus = new CallEventBus(pino({ level: 'silent' }));
     const bare = Hapi.server({ host: '127.0.0.1', port: 0 });
-    const events = eventRoutes({ bus: slowBus, log: pino({ level: 'silent' }), maxBufferedBytes: 64 * 1024 });
+    const metrics = new GatewayMetrics({ isDefaultMetricsEnabled: false });
+    const events = eventRoutes({ bus: slowBus, log: pino({ level: 'silent' }), metrics });
     bare.route(events.routes);
     await bare.start();
     try {
@@ -218,7 +222,112 @@ describe('GET /api/events (SSE on a real listening server)', () => {
       }
       assert.equal(slowBus.subscriberCount, 0, 'slow client still subscribed');
       assert.equal(events.openStreams, 0);
+      assert.equal(events.slowClientsDropped, 1);
+      const exposition = await metrics.render();
+      assert.match(exposition, /^voice_gateway_event_stream_slow_disconnects_total 1$/m);
+      assert.match(exposition, /^voice_gateway_event_streams_open 0$/m);
     } finally {
+      await bare.stop({ timeout: 1000 });
+    }
+  });
+
+  describe('caps (EVENT_STREAMS_MAX, EVENT_STREAMS_PER_TOKEN_MAX)', () => {
+    const OTHER_TOKEN = 'tok_live_fedcba9876543210';
+    let capped: Server;
+    let cappedBase: string;
+    let metrics: GatewayMetrics;
+
+    beforeEach(async () => {
+      const log = pino({ level: 'silent' });
+      metrics = new GatewayMetrics({ isDefaultMetricsEnabled: false });
+      capped = await createServer({
+        host: '127.0.0.1',
+        port: 0,
+        calls: new FakeCallApi(),
+        log,
+        version: 'test',
+        apiTokens: [TOKEN, OTHER_TOKEN],
+        events: bus,
+        metrics,
+        eventStreamsMax: 3,
+        eventStreamsPerTokenMax: 2,
+      });
+      await capped.start();
+      cappedBase = `http://127.0.0.1:${capped.info.port}`;
+    });
+    afterEach(async () => {
+      for (const client of clients.splice(0)) client.close();
+      await capped.stop({ timeout: 1000 });
+    });
+
+    const open = async (token: string, viaQuery = false): Promise<SseClient> => {
+      const client = viaQuery
+        ? await SseClient.open(`${cappedBase}/api/events?access_token=${token}`)
+        : await SseClient.open(`${cappedBase}/api/events`, { authorization: `Bearer ${token}` });
+      clients.push(client);
+      return client;
+    };
+    const bodyOf = async (client: SseClient): Promise<{ code: string; message: string }> => {
+      let text = '';
+      for await (const chunk of client.response) text += String(chunk);
+      return JSON.parse(text) as { code: string; message: string };
+    };
+
+    it('per token: the third stream of a token → 503 with Retry-After and TOO_MANY_EVENT_STREAMS_FOR_TOKEN; another token still gets one', async () => {
+      const first = await open(TOKEN);
+      await first.waitForFrame((f) => f.startsWith('retry:'));
+      const second = await open(TOKEN, true); // ?access_token= counts for the same token
+      await second.waitForFrame((f) => f.startsWith('retry:'));
+      const third = await open(TOKEN);
+      assert.equal(third.response.statusCode, 503);
+      assert.equal(third.response.headers['retry-after'], '5');
+      const body = await bodyOf(third);
+      assert.equal(body.code, 'TOO_MANY_EVENT_STREAMS_FOR_TOKEN');
+      assert.match(body.message, /already has 2 event streams open/);
+      assert.equal(bus.subscriberCount, 2, 'the refused stream subscribed to nothing');
+      const other = await open(OTHER_TOKEN);
+      assert.equal(other.response.statusCode, 200);
+      assert.match(await metrics.render(), /^voice_gateway_event_streams_refused_total\{limit="per_token"\} 1$/m);
+    });
+
+    it('in total: beyond EVENT_STREAMS_MAX → 503 TOO_MANY_EVENT_STREAMS; once one closes, a new stream is admitted', async () => {
+      const streams = [await open(TOKEN), await open(TOKEN), await open(OTHER_TOKEN)];
+      await Promise.all(streams.map((c) => c.waitForFrame((f) => f.startsWith('retry:'))));
+      const refused = await open(OTHER_TOKEN);
+      assert.equal(refused.response.statusCode, 503);
+      assert.equal(refused.response.headers['retry-after'], '5');
+      const body = await bodyOf(refused);
+      assert.equal(body.code, 'TOO_MANY_EVENT_STREAMS');
+      assert.match(body.message, /at most 3 event streams/);
+      assert.match(await metrics.render(), /^voice_gateway_event_streams_open 3$/m);
+
+      streams[2]?.close();
+      await waitFor(() => bus.subscriberCount === 2, { what: 'the closed stream released' });
+      const again = await open(OTHER_TOKEN);
+      assert.equal(again.response.statusCode, 200);
+      await again.waitForFrame((f) => f.startsWith('retry:'));
+      assert.match(await metrics.render(), /^voice_gateway_event_streams_refused_total\{limit="total"\} 1$/m);
+    });
+  });
+
+  it('each event is serialised once, however many clients receive it', async () => {
+    const fanBus = new CallEventBus(pino({ level: 'silent' }));
+    const bare = Hapi.server({ host: '127.0.0.1', port: 0, compression: false }); // createServer turns gzip off for SSE
+    const events = eventRoutes({ bus: fanBus, log: pino({ level: 'silent' }), maxStreamsPerClient: 10 });
+    bare.route(events.routes);
+    await bare.start();
+    try {
+      const fans = await Promise.all(Array.from({ length: 5 }, () => SseClient.open(`http://127.0.0.1:${bare.info.port}/api/events`)));
+      clients.push(...fans);
+      await Promise.all(fans.map((c) => c.waitForFrame((f) => f.startsWith('retry:'))));
+      fanBus.publish({ type: 'ringing', call_id: CALL_A, at: AT });
+      fanBus.publish({ type: 'answered', call_id: CALL_A, at: AT });
+      fanBus.publish({ type: 'transcript', call_id: CALL_A, at: AT, role: 'agent', text: 'hello' });
+      await Promise.all(fans.map((c) => c.waitForFrame((f) => f.includes('"transcript"'))));
+      for (const fan of fans) assert.deepEqual(fan.events().map((e) => e.seq), [1, 2, 3]);
+      assert.equal(events.framesSerialised, 3);
+    } finally {
+      for (const client of clients.splice(0)) client.close();
       await bare.stop({ timeout: 1000 });
     }
   });

@@ -160,9 +160,13 @@ describe('API security (server.inject)', () => {
       await assert.rejects(start({ apiTokens: [TOKEN], metricsToken: 'has spaces in it, 123' }), TypeError);
     });
 
-    it('isLoopbackHost', () => {
-      for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) assert.equal(isLoopbackHost(host), true, host);
-      for (const host of ['0.0.0.0', '::', '10.0.0.5', 'gateway.example', '128.0.0.1']) assert.equal(isLoopbackHost(host), false, host);
+    it('isLoopbackHost decides by address; localhost is the one name', () => {
+      for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LocalHost', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '[::ffff:7f00:1]']) {
+        assert.equal(isLoopbackHost(host), true, host);
+      }
+      for (const host of ['0.0.0.0', '::', '10.0.0.5', 'gateway.example', '128.0.0.1', '127.attacker.example', '127.0.0.1.nip.io', 'x.localhost', 'localhost.', '[127.0.0.1]', '2130706433', '127.1', '']) {
+        assert.equal(isLoopbackHost(host), false, host);
+      }
     });
   });
 

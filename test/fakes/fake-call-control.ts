@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { AriEventRouter } from '../../src/ari/ari-event-router';
 import { toAriEvent } from '../../src/ari/ari-events';
 import type { CallControl, ExternalMediaAddress, ExternalMediaParams, HangupReason, OriginateParams } from '../../src/ari/call-control';
@@ -95,8 +96,9 @@ export class FakeCallControl implements CallControl {
     this.ops.push(`recordBridge ${bridgeId} ${name}`);
     this.recordings.set(name, Buffer.from('RIFF'));
   }
-  async downloadRecording(name: string): Promise<Buffer | undefined> {
-    return this.recordings.get(name);
+  async downloadRecording(name: string): Promise<Readable | undefined> {
+    const wav = this.recordings.get(name);
+    return wav === undefined ? undefined : Readable.from([wav]);
   }
   async continueInDialplan(channelId: string, context: string, extension: string): Promise<void> {
     this.#failIfDown();

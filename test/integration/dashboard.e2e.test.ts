@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { App } from '../../src/app';
 import type { CallView } from '../../src/model/call-view';
 import { loadConfig } from '../../src/config';
 import { createLogger, silentLogger } from '../../src/logger';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
+import { launchChromium } from '../helpers/chromium';
 import { waitFor } from '../helpers/wait-for';
 import { gatewayTestEnv } from './fixtures/gateway-harness';
 import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
@@ -13,36 +13,10 @@ import { asteriskPair, type AsteriskPair } from './fixtures/asterisk-pair';
 const AGENT_ID = 'agent_dashboard';
 const TOKEN = 'dashboard_e2e_token_0123456789';
 const GREETING = 'Hello! How can I help you today?';
-/** Debian's package (`apt-get install -y chromium`); CHROMIUM_PATH overrides. */
-const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] || '/usr/bin/chromium';
-/**
- * Flags that work on this machine kind: no sandbox (root), no GPU, and no background connections
- * (the network is closed; Chromium would keep retrying Google's hosts). Playwright adds --headless
- * and a fresh, empty profile directory of its own.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT_PATH = '/tmp/dashboard.png';
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: the dashboard test needs it. Install Debian's package ` +
-        '(`apt-get install -y chromium`) or set CHROMIUM_PATH. playwright-core downloads no browser.',
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
 /**

@@ -2,6 +2,7 @@
  * Call routes. Handlers translate wire shapes (snake_case) to use-case calls on `CallApi` and
  * leave every status decision for errors to `toBoom`.
  */
+import type { Readable } from 'node:stream';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { CallListQuery } from '../../model/call-record';
 import type { CallApi, CallRequester } from '../../model/call-api';
@@ -29,9 +30,10 @@ const errorDocs = {
   400: { description: 'Invalid input; `validation.keys` names the offending fields', schema: errorSchema },
   404: { description: 'No call with this id', schema: errorSchema },
   413: { description: 'Body larger than the limit', schema: errorSchema },
-  415: { description: 'Content-Type is not application/json', schema: errorSchema },
+  415: { description: 'Content-Type is not application/json (or missing on a POST): UNSUPPORTED_MEDIA_TYPE', schema: errorSchema },
   401: { description: 'Missing or invalid bearer token (when API_TOKEN is set)', schema: errorSchema },
-  403: { description: 'Refused by policy; `field` names the field', schema: errorSchema },
+  403: { description: 'Refused by policy (`field` names the field), or sent by another web page (CROSS_SITE_REQUEST)', schema: errorSchema },
+  421: { description: 'The Host header does not name this gateway (see API_PUBLIC_HOSTS): MISDIRECTED_REQUEST', schema: errorSchema },
   429: { description: 'Rate limit of this token exceeded; see Retry-After', schema: errorSchema },
   502: { description: 'Asterisk or the voice agent failed', schema: errorSchema },
   503: { description: 'Cannot take calls now (ARI down, shutting down, at capacity); see Retry-After', schema: errorSchema },
@@ -180,7 +182,11 @@ export function callRoutes(calls: CallApi): ServerRoute[] {
       options: {
         tags: ['api', 'calls'],
         description: 'Hang up a call',
-        notes: 'Idempotent: hanging up an ended call returns it unchanged.',
+        notes: 'Idempotent: hanging up an ended call returns it unchanged. Send no body (a body, if any, must be JSON).',
+        // A DELETE has no body, so it needs no Content-Type: curl -X DELETE and fetch(…, { method:
+        // 'DELETE' }) work. Browsers cannot send a DELETE cross-site without a CORS preflight (which
+        // this API never grants), and the Origin rule (request-guards.ts) refuses one anyway.
+        payload: { defaultContentType: 'application/json' },
         cache: apiCache,
         validate: { params: callIdParamsSchema },
         response: { status: { 200: callViewSchema } },
@@ -203,13 +209,15 @@ function recordingRoutes(calls: CallApi, idOf: (request: Request) => string): Se
       path: `${CALLS_PATH}/{id}/recording`,
       handler: async (request, h) => {
         const id = idOf(request);
-        let wav: Buffer | undefined;
+        let wav: Readable | undefined;
         try {
           wav = await getRecording(id);
         } catch (err) {
           throw toBoom(err);
         }
         if (wav === undefined) throw toBoom(new CallNotFoundError(`${id}/recording`));
+        // Streamed as Asterisk sends it (hours of audio are hundreds of MB): hapi pipes it to the
+        // client with backpressure and destroys it when the client goes away.
         return h.response(wav).type('audio/wav').header('content-disposition', `attachment; filename="call-${id}.wav"`);
       },
       options: {

@@ -136,6 +136,13 @@ describe('deploy/asterisk-config (production templates in asterisk-conf/)', func
     renderAsteriskConfig(templates, { ...minimalEnv, ARI_URL: 'http://127.0.0.1:8088' });
   });
 
+  it('an ARI_URL that does not parse is named, not echoed (it could hold a password)', function () {
+    assert.throws(
+      () => renderAsteriskConfig(templates, { ...minimalEnv, ARI_URL: 'http://gw:s3cret-pw@[bad' }),
+      (err: unknown) => err instanceof Error && /ARI_URL is not a URL/.test(err.message) && !err.message.includes('s3cret'),
+    );
+  });
+
   it('loads the modules Asterisk 22 needs for ARI and ExternalMedia, and no autoload', function () {
     const modules = renderAsteriskConfig(templates, minimalEnv)['modules.conf'] ?? '';
     assert.match(modules, /^autoload = no$/m);

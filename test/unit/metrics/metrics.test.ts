@@ -89,6 +89,8 @@ describe('GatewayMetrics', () => {
       'voice_gateway_rtp_packets_total{direction="ai_to_caller"} 0',
       'voice_gateway_frame_issues_total{kind="dropped"} 0',
       'voice_gateway_active_calls 0',
+      'voice_gateway_event_streams_refused_total{limit="per_token"} 0',
+      'voice_gateway_event_stream_slow_disconnects_total 0',
     ]) {
       assert.ok(text.includes(line), line);
     }

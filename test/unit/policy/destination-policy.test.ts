@@ -53,8 +53,8 @@ describe('DestinationPolicy', () => {
   });
 
   it('DENIED_PREFIXES adds to the defaults, and defaults can be switched off', () => {
-    const policy = new DestinationPolicy({ deniedPrefixes: ['+1809', '+1876'] });
-    assert.equal(policy.check('+18095550123')?.message, 'destinations starting with +1809 are not allowed (denied by configuration)');
+    const policy = new DestinationPolicy({ deniedPrefixes: ['+1212', '+1646'] });
+    assert.equal(policy.check('+12125550123')?.message, 'destinations starting with +1212 are not allowed (denied by configuration)');
     assert.equal(codeOf(policy, '+19005550123'), 'DESTINATION_DENIED');
     const open = new DestinationPolicy({ isDefaultDenyEnabled: false });
     assert.equal(codeOf(open, '+19005550123'), null);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { decodeCursor, encodeCursor, type CallListQuery, type CallRecord, type StatusChange } from '../../../src/model/call-record';
 import { MemoryCallStore, type CallStore } from '../../../src/store/call-store';
 import type { CallStatus, CallView } from '../../../src/model/call-view';
-import { CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, MIGRATIONS, SqliteCallStore } from '../../../src/store/sqlite-call-store';
+import { CALL_DB_DIR_MODE, CALL_DB_FILE_MODE, CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, MIGRATIONS, SqliteCallStore } from '../../../src/store/sqlite-call-store';
 import { makeCallView } from '../../fakes/fake-call-api';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -201,7 +201,35 @@ describe('SqliteCallStore on a file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('survives close and reopen with every field, history, transcript and paging intact', async () => {
+  const modeOf = (file: string): string => (statSync(file).mode & 0o777).toString(8);
+
+  it('creates its folder 0700 and the database, -wal and -shm 0600 (they hold numbers and transcripts)', async () => {
+    const store = openStore();
+    await save(store, viewAt(0)); // a write, so the WAL holds data
+    assert.equal(CALL_DB_DIR_MODE, 0o700);
+    assert.equal(CALL_DB_FILE_MODE, 0o600);
+    assert.equal(modeOf(join(dir, 'nested')), '700');
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(modeOf(file), '600', file);
+  });
+
+  it('tightens files an earlier build left world-readable; leaves an existing folder as it is', async () => {
+    mkdirSync(join(dir, 'nested'), { mode: 0o755 });
+    chmodSync(join(dir, 'nested'), 0o755);
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      writeFileSync(file, '');
+      chmodSync(file, 0o644);
+    }
+    rmSync(`${path}-wal`);
+    rmSync(`${path}-shm`);
+    writeFileSync(`${path}-shm`, ''); // an -shm left without its -wal: SQLite rebuilds it
+    chmodSync(`${path}-shm`, 0o644);
+    const store = openStore();
+    await save(store, viewAt(0));
+    assert.equal(modeOf(join(dir, 'nested')), '755');
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(modeOf(file), '600', file);
+  });
+
+    it('survives close and reopen with every field, history, transcript and paging intact', async () => {
     const first = openStore();
     assert.equal(first.journalMode, 'wal');
     assert.equal(first.schemaVersion, CALL_DB_SCHEMA_VERSION);
@@ -218,14 +246,6 @@ describe('SqliteCallStore on a file', () => {
     assert.deepEqual(rest, done);
     assert.deepEqual(history.map((h) => h.status), ['dialing', 'completed']);
     assert.deepEqual((await second.list({ limit: 10 })).calls.map((c) => c.id), [viewAt(5).id, done.id]);
-  });
-
-  it('keeps the records private: the file and its WAL siblings 0600, the folder 0700', async () => {
-    const store = openStore();
-    await save(store, viewAt(0));
-    const mode = (p: string): number => statSync(p).mode & 0o777;
-    assert.equal(mode(join(dir, 'nested')), 0o700);
-    for (const file of [path, `${path}-wal`, `${path}-shm`]) assert.equal(mode(file), 0o600, file);
   });
 
   it('a batch is all or nothing: a bad summary leaves the good ones and the lines unwritten', async () => {
