@@ -24,7 +24,10 @@ export interface Config {
   readonly apiPort: number;
 
   readonly audioChunkSizeMs: number;
+  /** Address the RTP sockets bind (an IP; `0.0.0.0` / `::` for every interface). */
   readonly externalMediaHost: string;
+  /** Address Asterisk is told to send ExternalMedia RTP to (NAT, Docker networks); default externalMediaHost. */
+  readonly externalMediaAdvertiseHost: string;
   readonly externalMediaFormat: ExternalMediaFormat;
   readonly rtpPortMin: number;
   readonly rtpPortMax: number;
@@ -75,7 +78,10 @@ const schema = Joi.object({
   API_PORT: Joi.number().port().default(8000),
 
   AUDIO_CHUNK_SIZE_MS: Joi.number().integer().valid(20, 40, 60, 80, 100).default(20),
-  EXTERNAL_MEDIA_HOST: Joi.string().hostname().default('127.0.0.1'),
+  // An IP, not a name: the RTP sockets bind it, and dgram needs an address (`localhost` used to pass
+  // here and then fail every call's bind).
+  EXTERNAL_MEDIA_HOST: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+  EXTERNAL_MEDIA_ADVERTISE_HOST: Joi.string().ip({ cidr: 'forbidden' }).optional(),
   EXTERNAL_MEDIA_FORMAT: Joi.string().valid('slin', 'alaw', 'ulaw').default('slin'),
   RTP_PORT_MIN: Joi.number().port().default(40000),
   RTP_PORT_MAX: Joi.number().port().min(Joi.ref('RTP_PORT_MIN')).default(40999),
@@ -111,8 +117,19 @@ const schema = Joi.object({
   if (!env.API_TOKEN && !isLoopback(String(env.API_HOST))) {
     return helpers.message({ custom: `"API_TOKEN" is required when API_HOST (${String(env.API_HOST)}) is not a loopback address` });
   }
+  // Asterisk cannot send to "every interface": a wildcard bind needs a real address to advertise.
+  const advertised = env.EXTERNAL_MEDIA_ADVERTISE_HOST ?? env.EXTERNAL_MEDIA_HOST;
+  if (isUnspecified(String(advertised))) {
+    return helpers.message({
+      custom: `"EXTERNAL_MEDIA_ADVERTISE_HOST" must be an address Asterisk can send RTP to (EXTERNAL_MEDIA_HOST ${String(env.EXTERNAL_MEDIA_HOST)} binds every interface)`,
+    });
+  }
   return env;
 });
+
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || /^[0:]+$/.test(ip);
+}
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
@@ -160,6 +177,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     apiPort: num('API_PORT'),
     audioChunkSizeMs: num('AUDIO_CHUNK_SIZE_MS'),
     externalMediaHost: str('EXTERNAL_MEDIA_HOST'),
+    externalMediaAdvertiseHost: opt('EXTERNAL_MEDIA_ADVERTISE_HOST') ?? str('EXTERNAL_MEDIA_HOST'),
     externalMediaFormat: str('EXTERNAL_MEDIA_FORMAT') as ExternalMediaFormat,
     rtpPortMin: num('RTP_PORT_MIN'),
     rtpPortMax: num('RTP_PORT_MAX'),

@@ -22,7 +22,7 @@ const MAX_CATCH_UP_TICKS = 10;
 const MAX_LOSS_CONCEALMENT_FRAMES = 5;
 
 export interface MediaSessionDeps {
-  config: Pick<Config, 'externalMediaHost' | 'externalMediaFormat' | 'rtpPortMin' | 'rtpPortMax' | 'audioChunkSizeMs' | 'resamplerConverter'>;
+  config: Pick<Config, 'externalMediaHost' | 'externalMediaAdvertiseHost' | 'externalMediaFormat' | 'rtpPortMin' | 'rtpPortMax' | 'audioChunkSizeMs' | 'resamplerConverter'>;
   pool: ResamplerPool;
   log: Logger;
   clock?: Clock;
@@ -44,6 +44,7 @@ export function createMediaSessionFactory(deps: MediaSessionDeps): MediaSessionF
  */
 export class RtpMediaSession implements MediaSession {
   readonly #endpoint: RtpEndpoint;
+  readonly #advertiseHost: string;
   readonly #codec: TelephonyCodec;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -84,6 +85,7 @@ export class RtpMediaSession implements MediaSession {
     resamplers: { toAgent: Resampler | undefined; fromAgent: Resampler | undefined },
   ) {
     this.#endpoint = endpoint;
+    this.#advertiseHost = deps.config.externalMediaAdvertiseHost;
     this.#options = options;
     this.#log = deps.log;
     this.#clock = deps.clock ?? systemClock;
@@ -141,8 +143,13 @@ export class RtpMediaSession implements MediaSession {
     }
   }
 
+  /**
+   * host:port Asterisk must send this call's RTP to: EXTERNAL_MEDIA_ADVERTISE_HOST with the port the
+   * socket bound on EXTERNAL_MEDIA_HOST. The two differ behind NAT or across a Docker network.
+   */
   get localAddress(): string {
-    return this.#endpoint.localAddress;
+    const host = this.#advertiseHost;
+    return host.includes(':') ? `[${host}]:${this.#endpoint.localPort}` : `${host}:${this.#endpoint.localPort}`;
   }
 
   get playoutQueuedMs(): number {

@@ -71,7 +71,7 @@ export interface MediaSession {
   metrics(): BridgeMetrics;
   /** Playout timing problems so far: ticks that ran late, 20 ms slots skipped after a stall. */
   playoutIssues(): { lateFrames: number; droppedFrames: number };
-  /** Local address Asterisk must send RTP to (host:port). */
+  /** Address Asterisk must send RTP to (host:port): the advertised host and the bound port. */
   readonly localAddress: string;
   close(): Promise<void>;
 }
