@@ -93,8 +93,19 @@ describe('docker compose: the stack built from local base images, one call throu
     }
   };
 
-  /** `up -d`, then the two signs of a working stack: the trunk registered from the container, /health 200. */
+  /**
+   * `up -d`, then the two signs of a working stack: the trunk registered from the container, /health
+   * 200. A failure carries the end of the containers' logs (a crash loop says why there).
+   */
   const upAndWait = async (): Promise<void> => {
+    try {
+      await waitUntilUp();
+    } catch (err) {
+      const logs = await compose.run(['logs', '--no-color', '--tail', '15']).catch((logErr: Error) => ({ stdout: logErr.message, stderr: '' }));
+      throw new Error(`${(err as Error).message}\n--- last lines of the containers' logs:\n${logs.stdout}${logs.stderr}`);
+    }
+  };
+  const waitUntilUp = async (): Promise<void> => {
     await compose.run(['up', '--detach', '--no-build'], 5 * 60_000);
     await pollUntil(
       async () => {
