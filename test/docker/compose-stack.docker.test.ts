@@ -239,6 +239,9 @@ describe('docker compose: the stack built from local base images, one call throu
     assert.equal(appOwner, 0, 'the code stays root-owned: only the data folder is writable');
     const data = info.Mounts.find((m) => m.Destination === '/app/data');
     assert.deepEqual([data?.Type, data?.Name], ['volume', `${PROJECT}_app-data`], JSON.stringify(info.Mounts));
+    // The build CA was a build secret of the build stage: neither the image's environment nor its files hold it.
+    assert.deepEqual(info.Config.Env.filter((v) => /CA_CERT|cafile/i.test(v)), []);
+    assert.equal((await compose.exec('app', ['sh', '-c', 'ls -A /run/secrets 2>/dev/null | wc -l'])).trim(), '0');
   });
 
   it("a call through the API: the carrier's 1 kHz reaches the agent, the agent's 440 Hz greeting reaches the carrier gap-free", async function () {
