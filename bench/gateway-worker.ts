@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   let unexpectedAgentCloses = 0;
   const config = {
     externalMediaHost: '127.0.0.1',
+    externalMediaAdvertiseHost: '127.0.0.1',
     externalMediaFormat: spec.format,
     rtpPortMin: spec.rtpPortMin,
     rtpPortMax: spec.rtpPortMax,

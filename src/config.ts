@@ -35,7 +35,10 @@ export interface Config {
   readonly apiPublicHosts: readonly string[];
 
   readonly audioChunkSizeMs: number;
+  /** Address the RTP sockets bind (an IP; `0.0.0.0` / `::` for every interface). */
   readonly externalMediaHost: string;
+  /** Address Asterisk is told to send ExternalMedia RTP to (NAT, Docker networks); default externalMediaHost. */
+  readonly externalMediaAdvertiseHost: string;
   readonly externalMediaFormat: ExternalMediaFormat;
   readonly rtpPortMin: number;
   readonly rtpPortMax: number;
@@ -136,7 +139,10 @@ const schema = Joi.object({
     .optional(),
 
   AUDIO_CHUNK_SIZE_MS: Joi.number().integer().valid(20, 40, 60, 80, 100).default(20),
-  EXTERNAL_MEDIA_HOST: Joi.string().hostname().default('127.0.0.1'),
+  // An IP, not a name: the RTP sockets bind it, and dgram needs an address (`localhost` used to pass
+  // here and then fail every call's bind).
+  EXTERNAL_MEDIA_HOST: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+  EXTERNAL_MEDIA_ADVERTISE_HOST: Joi.string().ip({ cidr: 'forbidden' }).optional(),
   EXTERNAL_MEDIA_FORMAT: Joi.string().valid('slin', 'alaw', 'ulaw').default('slin'),
   RTP_PORT_MIN: Joi.number().port().default(40000),
   RTP_PORT_MAX: Joi.number().port().min(Joi.ref('RTP_PORT_MIN')).default(40999),
@@ -190,6 +196,13 @@ const schema = Joi.object({
   if (typeof env.CALLER_ID === 'string' && callerIds.length > 0 && !callerIds.includes(env.CALLER_ID.replace(/^\+/, ''))) {
     return helpers.message({ custom: '"CALLER_ID" must be one of CALLER_IDS' });
   }
+  // Asterisk cannot send to "every interface": a wildcard bind needs a real address to advertise.
+  const advertised = env.EXTERNAL_MEDIA_ADVERTISE_HOST ?? env.EXTERNAL_MEDIA_HOST;
+  if (isUnspecified(String(advertised))) {
+    return helpers.message({
+      custom: `"EXTERNAL_MEDIA_ADVERTISE_HOST" must be an address Asterisk can send RTP to (EXTERNAL_MEDIA_HOST ${String(env.EXTERNAL_MEDIA_HOST)} binds every interface)`,
+    });
+  }
   return env;
 });
 
@@ -201,6 +214,10 @@ function hasUserinfo(url: string): boolean {
   } catch {
     return false; // not a URL: string.uri has already said so
   }
+}
+
+function isUnspecified(ip: string): boolean {
+  return ip === '0.0.0.0' || /^[0:]+$/.test(ip);
 }
 
 function splitList(value: unknown): string[] {
@@ -247,6 +264,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     apiPublicHosts: Object.freeze(splitList(v.API_PUBLIC_HOSTS).map((h) => h.toLowerCase())),
     audioChunkSizeMs: num('AUDIO_CHUNK_SIZE_MS'),
     externalMediaHost: str('EXTERNAL_MEDIA_HOST'),
+    externalMediaAdvertiseHost: opt('EXTERNAL_MEDIA_ADVERTISE_HOST') ?? str('EXTERNAL_MEDIA_HOST'),
     externalMediaFormat: str('EXTERNAL_MEDIA_FORMAT') as ExternalMediaFormat,
     rtpPortMin: num('RTP_PORT_MIN'),
     rtpPortMax: num('RTP_PORT_MAX'),

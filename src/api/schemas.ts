@@ -251,7 +251,7 @@ export const statusChangeSchema = Joi.object({
   at: isoTimestamp.required(),
 }).label('StatusChange');
 
-/** The public call shape (mirrors `CallView` in src/call/call-view.ts). */
+/** The public call shape (mirrors `CallView` in src/model/call-view.ts). */
 export const callViewSchema = Joi.object({
   id: Joi.string().pattern(CALL_ID_PATTERN).required().example(EXAMPLE_CALL_ID),
   direction: Joi.string().valid('outbound', 'inbound').label('CallDirection').required(),

@@ -24,7 +24,10 @@ const MAX_LOSS_CONCEALMENT_FRAMES = 5;
 
 /** The process-wide media settings (from EXTERNAL_MEDIA_*, RTP_PORT_*, AUDIO_CHUNK_SIZE_MS, RESAMPLER_CONVERTER). */
 export interface MediaConfig {
+  /** Address the RTP sockets bind. */
   externalMediaHost: string;
+  /** Address Asterisk is told to send RTP to (Docker networks, NAT); usually the same. */
+  externalMediaAdvertiseHost: string;
   externalMediaFormat: ExternalMediaFormat;
   rtpPortMin: number;
   rtpPortMax: number;
@@ -60,6 +63,7 @@ export interface MediaSessionOptions {
  */
 export class RtpMediaSession {
   readonly #endpoint: RtpEndpoint;
+  readonly #advertiseHost: string;
   readonly #codec: TelephonyCodec;
   readonly #log: Logger;
   readonly #clock: Clock;
@@ -100,6 +104,7 @@ export class RtpMediaSession {
     resamplers: { toAgent: Resampler | undefined; fromAgent: Resampler | undefined },
   ) {
     this.#endpoint = endpoint;
+    this.#advertiseHost = deps.config.externalMediaAdvertiseHost;
     this.#options = options;
     this.#log = deps.log;
     this.#clock = deps.clock ?? systemClock;
@@ -157,8 +162,13 @@ export class RtpMediaSession {
     }
   }
 
+  /**
+   * host:port Asterisk must send this call's RTP to: EXTERNAL_MEDIA_ADVERTISE_HOST with the port the
+   * socket bound on EXTERNAL_MEDIA_HOST. The two differ behind NAT or across a Docker network.
+   */
   get localAddress(): string {
-    return this.#endpoint.localAddress;
+    const host = this.#advertiseHost;
+    return host.includes(':') ? `[${host}]:${this.#endpoint.localPort}` : `${host}:${this.#endpoint.localPort}`;
   }
 
   get playoutQueuedMs(): number {

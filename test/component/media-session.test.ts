@@ -40,8 +40,9 @@ class FakeAsteriskRtp {
   }
 }
 
-const config = (format: ExternalMediaFormat) => ({
-  externalMediaHost: '127.0.0.1',
+const config = (format: ExternalMediaFormat, hosts = { bind: '127.0.0.1', advertise: '127.0.0.1' }) => ({
+  externalMediaHost: hosts.bind,
+  externalMediaAdvertiseHost: hosts.advertise,
   externalMediaFormat: format,
   rtpPortMin: 47000,
   rtpPortMax: 47999,
@@ -56,12 +57,17 @@ describe('RtpMediaSession (real UDP)', function () {
   let session: RtpMediaSession | undefined;
   const toAgent: Buffer[] = [];
 
-  async function open(format: ExternalMediaFormat, agentIn: AgentAudioFormat, agentOut: AgentAudioFormat): Promise<RtpMediaSession> {
+  async function open(
+    format: ExternalMediaFormat,
+    agentIn: AgentAudioFormat,
+    agentOut: AgentAudioFormat,
+    hosts?: { bind: string; advertise: string },
+  ): Promise<RtpMediaSession> {
     asterisk = new FakeAsteriskRtp();
     const remote = await asterisk.open();
     toAgent.length = 0;
     session = await RtpMediaSession.open(
-      { config: config(format), pool, log: silentLogger() },
+      { config: config(format, hosts), pool, log: silentLogger() },
       { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(b) },
     );
     session.start(remote);
@@ -85,6 +91,15 @@ describe('RtpMediaSession (real UDP)', function () {
     const f = dominantFrequencyHz(pcm.subarray(1600), 16000);
     assert.ok(Math.abs(f - 1000) < 5, `got ${f} Hz`);
     assert.equal(s.metrics().caller_to_ai.packets, 30);
+  });
+
+  it('binds EXTERNAL_MEDIA_HOST but gives Asterisk EXTERNAL_MEDIA_ADVERTISE_HOST with the bound port', async () => {
+    // Bound on every interface, advertised as loopback: what Asterisk is told is where audio arrives.
+    const s = await open('slin', 'pcm_16000', 'pcm_16000', { bind: '0.0.0.0', advertise: '127.0.0.1' });
+    assert.match(s.localAddress, /^127\.0\.0\.1:\d+$/);
+    const tone = generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 200, amplitude: 8000 });
+    for (let i = 0; i < 10; i++) asterisk.send(s.localAddress, writePcm16BE(tone.subarray(i * 160, (i + 1) * 160)), PT_L16_MONO);
+    await waitFor(() => s.metrics().caller_to_ai.packets === 10, { what: '10 packets received on the advertised address' });
   });
 
   it('a burst of agent audio leaves as steady 20 ms RTP packets, in order, at the right pitch', async () => {

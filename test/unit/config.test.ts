@@ -8,6 +8,8 @@ const base = {
   ELEVENLABS_AGENT_ID: 'agent_1',
 };
 
+const pick = (c: ReturnType<typeof loadConfig>): [string, string] => [c.externalMediaHost, c.externalMediaAdvertiseHost];
+
 describe('loadConfig', () => {
   it('applies defaults and units', () => {
     const c = loadConfig(base);
@@ -38,6 +40,32 @@ describe('loadConfig', () => {
     assert.equal(c.elevenLabsApiKey, undefined);
     assert.equal(c.callerId, undefined);
   });
+
+  it('takes EXTERNAL_MEDIA_HOST as an IP address, and advertises it unless EXTERNAL_MEDIA_ADVERTISE_HOST says otherwise', () => {
+    assert.deepEqual(pick(loadConfig(base)), ['127.0.0.1', '127.0.0.1']);
+    assert.deepEqual(pick(loadConfig({ ...base, EXTERNAL_MEDIA_HOST: '10.0.0.5' })), ['10.0.0.5', '10.0.0.5']);
+    assert.deepEqual(pick(loadConfig({ ...base, EXTERNAL_MEDIA_HOST: '0.0.0.0', EXTERNAL_MEDIA_ADVERTISE_HOST: '172.18.0.3' })), ['0.0.0.0', '172.18.0.3']);
+    assert.deepEqual(pick(loadConfig({ ...base, EXTERNAL_MEDIA_HOST: '::1' })), ['::1', '::1']);
+    assert.deepEqual(pick(loadConfig({ ...base, EXTERNAL_MEDIA_ADVERTISE_HOST: '' })), ['127.0.0.1', '127.0.0.1']);
+  });
+
+  for (const [env, name] of [
+    [{ EXTERNAL_MEDIA_HOST: 'localhost' }, 'EXTERNAL_MEDIA_HOST'],
+    [{ EXTERNAL_MEDIA_HOST: 'gateway.example.com' }, 'EXTERNAL_MEDIA_HOST'],
+    [{ EXTERNAL_MEDIA_HOST: '10.0.0.0/8' }, 'EXTERNAL_MEDIA_HOST'],
+    [{ EXTERNAL_MEDIA_ADVERTISE_HOST: 'app' }, 'EXTERNAL_MEDIA_ADVERTISE_HOST'],
+    // A wildcard bind needs a real address for Asterisk to send to.
+    [{ EXTERNAL_MEDIA_HOST: '0.0.0.0' }, 'EXTERNAL_MEDIA_ADVERTISE_HOST'],
+    [{ EXTERNAL_MEDIA_HOST: '::' }, 'EXTERNAL_MEDIA_ADVERTISE_HOST'],
+    [{ EXTERNAL_MEDIA_HOST: '0.0.0.0', EXTERNAL_MEDIA_ADVERTISE_HOST: '0.0.0.0' }, 'EXTERNAL_MEDIA_ADVERTISE_HOST'],
+  ] as const) {
+    it(`refuses ${JSON.stringify(env)}, naming ${name}`, () => {
+      assert.throws(
+        () => loadConfig({ ...base, ...env }),
+        (err: unknown) => err instanceof ConfigError && err.problems.some((p) => p.includes(`"${name}"`)),
+      );
+    });
+  }
 
   it('does not put the password in error messages', () => {
     try {
