@@ -10,6 +10,7 @@ import type { CallStore } from './store/call-store';
 import { RecordWriter } from './store/record-writer';
 import { CallEventBus, type CallEventSubscription } from './events/call-events';
 import { GatewayMetrics } from './metrics/metrics';
+import { IntegrationMetrics } from './metrics/integration-metrics';
 import { CallerIdPolicy } from './policy/caller-id-policy';
 import { DestinationPolicy } from './policy/destination-policy';
 import { RateLimiter } from './policy/rate-limiter';
@@ -46,6 +47,7 @@ export class App {
   readonly writer: RecordWriter;
   readonly events: CallEventBus;
   readonly metrics = new GatewayMetrics();
+  readonly integrationMetrics = new IntegrationMetrics(this.metrics.registry);
   readonly #metricsSubscription: CallEventSubscription;
   readonly #resamplers: ResamplerPool;
   readonly #policy: DestinationPolicy;
@@ -103,6 +105,7 @@ export class App {
       },
       checkDestination: (n) => policy.check(n),
       releaseStepTimeoutMs: 3000,
+      agentUserId: config.agentUserId,
     };
     const openLink =
       deps.openLink ??
@@ -112,6 +115,7 @@ export class App {
           apiKey: config.elevenLabsApiKey,
           defaultAgentId: config.elevenLabsAgentId,
           connectTimeoutMs: config.agentConnectTimeoutMs,
+          mcpApproval: config.mcpApproval,
         },
         media: { config, pool: this.#resamplers, log: log.child({ component: 'media' }) },
         log: log.child({ component: 'agent' }),
@@ -135,6 +139,7 @@ export class App {
         attemptLimiter: new RateLimiter({ burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute }),
         inboundLimiter: new RateLimiter({ burst: config.inboundRateLimitBurst, perMinute: config.inboundRateLimitPerMinute }),
       },
+      integrationMetrics: this.integrationMetrics,
       destinationGuard: {
         assertAllowed: (phoneNumber, callerId) => {
           policy.assertAllowed(phoneNumber);

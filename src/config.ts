@@ -84,6 +84,11 @@ export interface Config {
   readonly inboundRateLimitPerMinute: number;
   /** How long a write of call records waits for another connection's lock, ms. */
   readonly callDbBusyTimeoutMs: number;
+
+  /** MCP_APPROVAL: the answer to an agent's MCP tool call awaiting approval. */
+  readonly mcpApproval: 'auto' | 'deny';
+  /** AGENT_USER_ID: the agent's `user_id` on every conversation; undefined: the other party's number. */
+  readonly agentUserId: string | undefined;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
@@ -186,6 +191,9 @@ const schema = Joi.object({
   INBOUND_RATE_LIMIT_BURST: Joi.number().integer().min(1).default(3),
   INBOUND_RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(6),
   CALL_DB_BUSY_TIMEOUT_MS: Joi.number().integer().min(0).max(10_000).default(250),
+  // Deny by default: an approval lets the agent act on a remote system for a caller nobody vetted.
+  MCP_APPROVAL: Joi.string().valid('auto', 'deny').default('deny'),
+  AGENT_USER_ID: Joi.string().max(256).optional(),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -302,5 +310,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     inboundRateLimitBurst: num('INBOUND_RATE_LIMIT_BURST'),
     inboundRateLimitPerMinute: num('INBOUND_RATE_LIMIT_PER_MINUTE'),
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
+    mcpApproval: str('MCP_APPROVAL') as Config['mcpApproval'],
+    agentUserId: opt('AGENT_USER_ID'),
   });
 }

@@ -30,8 +30,10 @@ import {
   reduceConversation,
   type AgentAudioEvent,
   type AgentClientToolCallEvent,
+  type AgentContextUsageEvent,
   type AgentErrorEvent,
   type AgentInterruptionEvent,
+  type AgentMcpToolCallEvent,
   type AgentPingEvent,
   type AgentToolEvent,
   type AgentTranscriptEvent,
@@ -44,6 +46,7 @@ export { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_LIVENESS_INTERVAL_MS, MAX_AGENT_FRAME
 export type {
   AgentAudioEvent,
   AgentClientToolCallEvent,
+  AgentContextUsageEvent,
   AgentErrorEvent,
   AgentInterruptionEvent,
   AgentPingEvent,
@@ -53,6 +56,18 @@ export type {
 
 /** Close reason the official JS SDK sends when the user hangs up. */
 export const CLIENT_CLOSE_REASON = 'User ended conversation';
+
+/**
+ * What to answer an MCP tool call that waits for approval (MCP_APPROVAL): `auto` approves it,
+ * `deny` refuses it. Either way the agent gets its answer at once instead of waiting out its
+ * approval timeout (300 s by default) in silence.
+ */
+export type McpApprovalPolicy = 'auto' | 'deny';
+
+/** An MCP tool call as reported, with the answer given when it waited for approval (else null). */
+export interface AgentMcpToolCallReport extends AgentMcpToolCallEvent {
+  decision: 'approved' | 'denied' | null;
+}
 
 /** Emitted exactly once per connected client. */
 export interface AgentCloseEvent {
@@ -73,6 +88,9 @@ export interface AgentClientEvents {
   agentToolResponse: [AgentToolEvent];
   agentError: [AgentErrorEvent];
   ping: [AgentPingEvent];
+  mcpToolCall: [AgentMcpToolCallReport];
+  contextUsage: [AgentContextUsageEvent];
+  guardrailTriggered: [];
   close: [AgentCloseEvent];
 }
 
@@ -92,6 +110,10 @@ export interface AgentClientCounters {
   protocolErrors: number;
   unknownMessages: number;
   lastPingRttMs: number | null;
+  /** MCP tool calls that waited for approval and were answered (approved or denied). */
+  mcpApprovalsAnswered: number;
+  contextUsageReports: number;
+  guardrailTriggers: number;
 }
 
 /** Options of `AgentClient.connect`. */
@@ -116,6 +138,8 @@ export interface AgentConnectOptions {
    * Default false: held events are delivered from the next macrotask.
    */
   holdEvents?: boolean;
+  /** Answer to MCP tool calls awaiting approval; default `deny`. */
+  mcpApproval?: McpApprovalPolicy;
 }
 
 /**
@@ -143,6 +167,9 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     protocolErrors: 0,
     unknownMessages: 0,
     lastPingRttMs: null,
+    mcpApprovalsAnswered: 0,
+    contextUsageReports: 0,
+    guardrailTriggers: 0,
   };
   #connect: { resolve: (c: AgentClient) => void; reject: (e: AgentConnectionError) => void; timer: NodeJS.Timeout } | undefined;
   readonly #onAbort = (): void => this.#failConnect(new AgentConnectionError('AGENT_CONNECT_ABORTED', 'agent connect aborted', { cause: this.#opts.signal?.reason }));
@@ -345,6 +372,19 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
         if (e.event.isEndCall) this.#log.info('agent ended the call (end_call)');
         this.#deliver(() => this.emit('agentToolResponse', e.event));
         return;
+      case 'mcpToolCall':
+        this.#onMcpToolCall(e.event);
+        return;
+      case 'contextUsage':
+        c.contextUsageReports += 1;
+        this.#log.debug({ model: e.event.model, contextTokens: e.event.contextTokens, contextLimitTokens: e.event.contextLimitTokens }, 'agent context usage');
+        this.#deliver(() => this.emit('contextUsage', e.event));
+        return;
+      case 'guardrailTriggered':
+        c.guardrailTriggers += 1;
+        this.#log.warn('agent guardrail triggered');
+        this.#deliver(() => this.emit('guardrailTriggered'));
+        return;
       case 'agentError':
         this.#log.warn({ code: e.event.code, errorType: e.event.errorType, shape: e.event.shape }, e.isBeforeMetadata ? 'agent error before metadata' : 'agent error');
         if (!e.isBeforeMetadata) this.#deliver(() => this.emit('agentError', e.event));
@@ -357,6 +397,24 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
         }
         return;
     }
+  }
+
+  /**
+   * An MCP tool call waiting for approval is answered here, by policy and at once (even while
+   * events are held), so the agent never sits out its approval timeout. Tool names and decisions
+   * are logged; parameters are not (they may carry what the caller said).
+   */
+  #onMcpToolCall(e: AgentMcpToolCallEvent): void {
+    let decision: AgentMcpToolCallReport['decision'] = null;
+    if (e.state === 'awaiting_approval') {
+      const isApproved = (this.#opts.mcpApproval ?? 'deny') === 'auto';
+      decision = isApproved ? 'approved' : 'denied';
+      if (this.#send({ type: 'mcp_tool_approval_result', tool_call_id: e.toolCallId, is_approved: isApproved })) this.#counters.mcpApprovalsAnswered += 1;
+      this.#log.info({ tool: e.toolName, serviceId: e.serviceId, decision, policy: this.#opts.mcpApproval ?? 'deny' }, 'agent MCP tool call answered by policy');
+    } else {
+      this.#log.debug({ tool: e.toolName, state: e.state }, 'agent MCP tool call');
+    }
+    this.#deliver(() => this.emit('mcpToolCall', { ...e, decision }));
   }
 
   #deliver(fn: () => void): void {

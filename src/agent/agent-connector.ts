@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AgentClient, fetchSignedUrl, publicAgentUrl } from './agent-client';
+import { AgentClient, fetchSignedUrl, publicAgentUrl, type McpApprovalPolicy } from './agent-client';
 import type { AgentInitiation } from './agent-protocol';
 
 /** Where and how agent conversations are opened (from ELEVENLABS_* and AGENT_CONNECT_TIMEOUT_MS). */
@@ -10,6 +10,8 @@ export interface AgentConnectorOptions {
   /** Agent of calls that name none. */
   defaultAgentId: string;
   connectTimeoutMs: number;
+  /** MCP_APPROVAL: the answer to MCP tool calls awaiting approval; default deny. */
+  mcpApproval?: McpApprovalPolicy;
 }
 
 /**
@@ -42,5 +44,6 @@ export async function connectAgent(
     log,
     signal,
     holdEvents: true,
+    mcpApproval: options.mcpApproval,
   });
 }

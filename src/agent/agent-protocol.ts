@@ -72,6 +72,13 @@ export interface ClientToolResultMessage {
   is_error: boolean;
 }
 
+/** Answer to an `mcp_tool_call` in state `awaiting_approval`: the agent waits for it (§3.8). */
+export interface McpToolApprovalResultMessage {
+  type: 'mcp_tool_approval_result';
+  tool_call_id: string;
+  is_approved: boolean;
+}
+
 /** Every message this client sends. Narrow with `'user_audio_chunk' in m` first, then on `type`. */
 export type AgentClientMessage =
   | ConversationInitiationClientData
@@ -80,7 +87,8 @@ export type AgentClientMessage =
   | UserActivityMessage
   | ContextualUpdateMessage
   | UserMessageMessage
-  | ClientToolResultMessage;
+  | ClientToolResultMessage
+  | McpToolApprovalResultMessage;
 
 /** Serialise a client message to the JSON text frame sent on the socket. */
 export function encodeAgentMessage(m: AgentClientMessage): string {
@@ -247,6 +255,35 @@ export interface AgentErrorMessage {
   reason: string | undefined;
 }
 
+/**
+ * A tool on an MCP server the agent uses. In state `awaiting_approval` the server waits up to
+ * `approvalTimeoutSecs` (default 300) for `mcp_tool_approval_result`; the other states only report.
+ */
+export interface McpToolCallMessage {
+  type: 'mcp_tool_call';
+  toolCallId: string;
+  toolName: string;
+  serviceId: string | undefined;
+  /** `loading`, `awaiting_approval`, `success` or `failure` in the schema; others are passed on as they are. */
+  state: string;
+  approvalTimeoutSecs: number | undefined;
+}
+
+/** How much of the LLM's context window the conversation uses. Every field is optional on the wire. */
+export interface ContextUsageMessage {
+  type: 'context_usage';
+  eventId: number | undefined;
+  model: string | undefined;
+  contextTokens: number | undefined;
+  contextLimitTokens: number | undefined;
+}
+
+/** A guardrail of the agent fired (its payload is not in the schema: only the type is relied on). */
+export interface GuardrailTriggeredMessage {
+  type: 'guardrail_triggered';
+  eventId: number | undefined;
+}
+
 /** A message type we do not handle. Tolerated (the server adds event types over time), logged at debug. */
 export interface UnknownServerMessage {
   type: 'unknown';
@@ -266,6 +303,9 @@ export type AgentServerMessage =
   | AgentToolRequestMessage
   | AgentToolResponseMessage
   | AgentErrorMessage
+  | McpToolCallMessage
+  | ContextUsageMessage
+  | GuardrailTriggeredMessage
   | UnknownServerMessage;
 
 /** Bytes `base64` decodes to (RFC 4648 §4: 3 bytes per 4 characters, less the padding). */
@@ -343,6 +383,23 @@ function audioFormat(v: unknown, field: string): AgentAudioFormat {
     throw new DecodeFailure('AGENT_UNSUPPORTED_AUDIO_FORMAT', `conversation_initiation_metadata: unsupported ${field}`);
   }
   return v as AgentAudioFormat;
+}
+
+function optNumber(o: Json, key: string): number | undefined {
+  const v = o[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * The payload object of a message whose payload key is not pinned down by the schema we read:
+ * the first of `keys` that holds an object, else the message itself (fields at the top level).
+ */
+function loosePayload(msg: Json, keys: readonly string[]): Json {
+  for (const key of keys) {
+    const p = msg[key];
+    if (isObject(p)) return p;
+  }
+  return msg;
 }
 
 function numberArray(v: unknown): number[] | undefined {
@@ -469,6 +526,31 @@ function decodeObject(msg: Json): AgentServerMessage {
         errorType: optString(msg, 'error_type'),
         reason: undefined,
       };
+    }
+    case 'mcp_tool_call': {
+      const p = payload(msg, 'mcp_tool_call', type);
+      return {
+        type,
+        toolCallId: reqString(p, 'tool_call_id', type),
+        toolName: reqString(p, 'tool_name', type),
+        serviceId: optString(p, 'service_id'),
+        state: reqString(p, 'state', type),
+        approvalTimeoutSecs: optNumber(p, 'approval_timeout_secs'),
+      };
+    }
+    case 'context_usage': {
+      const p = loosePayload(msg, ['context_usage_event', 'context_usage']);
+      return {
+        type,
+        eventId: toEventId(p.event_id),
+        model: optString(p, 'model'),
+        contextTokens: optNumber(p, 'context_tokens'),
+        contextLimitTokens: optNumber(p, 'context_limit_tokens'),
+      };
+    }
+    case 'guardrail_triggered': {
+      const p = loosePayload(msg, ['guardrail_triggered_event', 'guardrail_triggered']);
+      return { type, eventId: toEventId(p.event_id) };
     }
     default:
       return { type: 'unknown', originalType: type };

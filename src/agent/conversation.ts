@@ -67,6 +67,21 @@ export interface AgentErrorEvent {
   errorType: string | undefined;
 }
 
+/** A tool on the agent's MCP server; `awaiting_approval` means the agent waits for our answer. */
+export interface AgentMcpToolCallEvent {
+  toolCallId: string;
+  toolName: string;
+  serviceId: string | undefined;
+  state: string;
+}
+
+/** The agent's LLM context use (fields the server left out are null). */
+export interface AgentContextUsageEvent {
+  model: string | null;
+  contextTokens: number | null;
+  contextLimitTokens: number | null;
+}
+
 /** An application ping was answered. `rttMs` is the server's estimate (null on the first ping). */
 export interface AgentPingEvent {
   eventId: number;
@@ -86,6 +101,9 @@ export type ConversationEvent =
   | { type: 'agentToolResponse'; event: AgentToolEvent }
   | { type: 'agentError'; event: AgentErrorEvent; isBeforeMetadata: boolean }
   | { type: 'ping'; event: AgentPingEvent }
+  | { type: 'mcpToolCall'; event: AgentMcpToolCallEvent }
+  | { type: 'contextUsage'; event: AgentContextUsageEvent }
+  | { type: 'guardrailTriggered' }
   | { type: 'protocol-error'; error: AgentProtocolError }
   | { type: 'ignored'; what: string };
 
@@ -211,6 +229,17 @@ export function reduceConversation(state: ConversationState, msg: AgentServerMes
           },
         },
       ]);
+    case 'mcp_tool_call':
+      return step(state, [{ type: 'mcpToolCall', event: { toolCallId: msg.toolCallId, toolName: msg.toolName, serviceId: msg.serviceId, state: msg.state } }]);
+    case 'context_usage':
+      return step(state, [
+        {
+          type: 'contextUsage',
+          event: { model: msg.model ?? null, contextTokens: msg.contextTokens ?? null, contextLimitTokens: msg.contextLimitTokens ?? null },
+        },
+      ]);
+    case 'guardrail_triggered':
+      return step(state, [{ type: 'guardrailTriggered' }]);
     case 'conversation_initiation_metadata':
       return step(state, [{ type: 'ignored', what: 'duplicate conversation metadata' }]);
     case 'tentative_user_transcript':

@@ -13,6 +13,7 @@ import type { CallView, StartCallRequest, TrunkHealth } from '../model/call-view
 import type { CallEventBus } from '../events/call-events';
 import { publishCallEvents } from '../events/publish-call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
+import type { IntegrationMetrics } from '../metrics/integration-metrics';
 import type { RecordWriter } from '../store/record-writer';
 import type { CallStore } from '../store/call-store';
 import { Admission, isInboundRefusal, type AdmissionOptions, type AdmissionTicket, type InboundRefusal } from './admission';
@@ -50,6 +51,8 @@ export interface CallServiceDeps {
   admission: Omit<AdmissionOptions, 'isAccepting'>;
   /** Checked for every API call request (after the attempt is charged). */
   destinationGuard?: DestinationGuard;
+  /** Agent signals, webhooks and campaigns (src/metrics/integration-metrics.ts). */
+  integrationMetrics?: IntegrationMetrics;
 }
 
 /**
@@ -228,6 +231,10 @@ export class CallService implements CallApi {
     call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: now(), metrics: m }));
     call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));
     call.on('frameRefused', () => metrics.agentFrameRefused());
+    call.on('agentSignal', (signal) => {
+      const kind = signal.kind === 'mcp_tool_call' ? (signal.decision === null ? undefined : `mcp_${signal.decision}` as const) : signal.kind;
+      if (kind !== undefined) this.#deps.integrationMetrics?.agentSignal(kind);
+    });
     call.on('amd', (result, cause) => {
       events.publish({ type: 'amd', call_id: call.id, at: now(), result, cause });
       save();

@@ -6,10 +6,11 @@ import type { CallControl } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
 import { withTimeout } from '../lifecycle/timers';
-import type { AgentToolCall, ConversationLink, LinkOpener } from '../media/conversation-link';
+import type { AgentSignal, AgentToolCall, ConversationLink, LinkOpener } from '../media/conversation-link';
 import type { CallRecord } from '../model/call-record';
 import type { AmdMode, BridgeMetrics, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
 import type { AdmissionTicket } from './admission';
+import { agentRequestOf } from './agent-request';
 import { runAgentTool, type AgentToolHost } from './agent-tools';
 import { bridgeId, callChannelId, recordingName } from './ari-ids';
 import { CallFacts, type CallOrigin } from './call-facts';
@@ -45,6 +46,8 @@ export interface CallSettings {
   checkDestination: (phoneNumber: string) => Error | null;
   /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
   releaseStepTimeoutMs: number;
+  /** AGENT_USER_ID: the agent's `user_id` for every call; absent: the other party's number. */
+  agentUserId?: string;
 }
 
 /** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
@@ -82,6 +85,8 @@ interface CallEvents {
   transferred: [phoneNumber: string];
   /** An agent audio frame too big for the playout queue was refused. */
   frameRefused: [bytes: number];
+  /** The agent reported context use, a guardrail, or an MCP tool call (answered by policy). */
+  agentSignal: [AgentSignal];
   ended: [CallRecord];
 }
 
@@ -244,13 +249,8 @@ export class Call extends EventEmitter<CallEvents> {
   // ---- conversation (agent + media) --------------------------------------------------------
 
   async #openLink(): Promise<ConversationLink> {
-    const r = this.#facts.request;
     const startedMs = performance.now();
-    const link = await this.#deps.openLink(
-      this.id,
-      { agentId: r.agentId, voiceId: r.voiceId, dynamicVariables: r.dynamicVariables, firstMessage: r.firstMessage, prompt: r.prompt, language: r.language },
-      this.#abort.signal,
-    );
+    const link = await this.#deps.openLink(this.id, agentRequestOf(this.#facts.request, this.#deps.settings.agentUserId), this.#abort.signal);
     // Registered before anything else can fail; runs at once if the call already ended.
     this.#conversation.defer('link', () => link.close(1000, 'call ended'));
     if (this.#conversation.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
@@ -276,6 +276,7 @@ export class Call extends EventEmitter<CallEvents> {
         this.#emit('frameRefused', bytes);
       },
       onFailed: (err) => this.#failInBackground('error', err),
+      onAgentSignal: (signal) => this.#emit('agentSignal', signal),
     });
     if (isUnansweredState(this.#state)) {
       const activity = setInterval(() => {

@@ -27,6 +27,15 @@ export interface AgentToolCall {
   parameters: Record<string, unknown>;
 }
 
+/**
+ * Something the agent reported that the gateway logs and counts. Plain data, as every report of a
+ * link: it may cross a thread boundary.
+ */
+export type AgentSignal =
+  | { kind: 'context_usage'; contextTokens: number | null; contextLimitTokens: number | null }
+  | { kind: 'guardrail_triggered' }
+  | { kind: 'mcp_tool_call'; toolName: string; state: string; decision: 'approved' | 'denied' | null };
+
 /** Who ended the agent socket. */
 export type AgentCloser = 'agent' | 'client' | 'network';
 
@@ -47,6 +56,10 @@ export interface ConversationLinkHandlers {
   onFrameRefused(bytes: number): void;
   /** The link failed (its media worker died, a socket error it cannot recover from). */
   onFailed(error: Error): void;
+  // Reports added later are optional, so an owner that does not need them (a benchmark) need not
+  // implement them.
+  /** The agent reported its context use, a guardrail, or an MCP tool call (answered by policy inside the link). */
+  onAgentSignal?(signal: AgentSignal): void;
 }
 
 /**

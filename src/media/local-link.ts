@@ -100,6 +100,9 @@ export class LocalLink implements ConversationLink {
     client.on('agentToolResponse', (e) => {
       if (e.isEndCall) h.onEndCallRequested();
     });
+    client.on('mcpToolCall', (e) => h.onAgentSignal?.({ kind: 'mcp_tool_call', toolName: e.toolName, state: e.state, decision: e.decision }));
+    client.on('contextUsage', (e) => h.onAgentSignal?.({ kind: 'context_usage', contextTokens: e.contextTokens, contextLimitTokens: e.contextLimitTokens }));
+    client.on('guardrailTriggered', () => h.onAgentSignal?.({ kind: 'guardrail_triggered' }));
     client.on('close', (e) => h.onAgentClosed(e.code, e.reason, e.initiatedBy));
     client.resumeEvents();
     if (this.#hasPlayedOut) h.onFirstPlayout();

@@ -35,7 +35,20 @@ class Recorder {
   readonly #listeners = new Set<() => void>();
 
   constructor(client: AgentClient) {
-    const names: EventName[] = ['audio', 'interruption', 'transcript', 'clientToolCall', 'agentToolRequest', 'agentToolResponse', 'agentError', 'ping', 'close'];
+    const names: EventName[] = [
+      'audio',
+      'interruption',
+      'transcript',
+      'clientToolCall',
+      'agentToolRequest',
+      'agentToolResponse',
+      'agentError',
+      'ping',
+      'mcpToolCall',
+      'contextUsage',
+      'guardrailTriggered',
+      'close',
+    ];
     for (const name of names) {
       client.on(name, (ev: unknown) => {
         this.events.push({ name, ev });
@@ -505,6 +518,54 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
       assert.deepEqual(result && { ...result, toolCallId: '' }, { toolCallId: '', result: '{"balance":42,"params":{"account":"A-1"}}', isError: false });
       assert.equal(rec.all('clientToolCall')[0]?.toolName, 'get_balance');
       assert.equal(rec.all('clientToolCall')[0]?.expectsResponse, true);
+    });
+
+    describe('MCP approvals, context usage and guardrails', () => {
+      const events: SimAgentOptions['clientEvents'] = ['audio', 'interruption', 'agent_response', 'user_transcript', 'ping', 'mcp_tool_call', 'context_usage', 'guardrail_triggered'];
+
+      it('denies an MCP tool call awaiting approval by default, at once, and the agent goes on', async () => {
+        const { client, rec, conv } = await connect('mcp-deny', { clientEvents: events });
+        const answer = await conv.requestMcpApproval('delete_account', { approvalTimeoutSecs: 5, parameters: { id: 'A-1' } });
+        assert.equal(answer, false);
+        const report = await rec.next('mcpToolCall', (e) => e.state === 'awaiting_approval');
+        assert.equal(report.toolName, 'delete_account');
+        assert.equal(report.decision, 'denied');
+        // The agent was not left waiting: it said it could not, in its next line.
+        await rec.next('transcript', (t) => t.role === 'agent' && t.text === 'Sorry, I could not use delete_account.');
+        await rec.next('mcpToolCall', (e) => e.state === 'failure');
+        assert.equal(rec.all('mcpToolCall').find((e) => e.state === 'failure')?.decision, null);
+        assert.equal(client.counters.mcpApprovalsAnswered, 1);
+        assert.deepEqual(conv.mcpApprovals.map((a) => a.isApproved), [false]);
+      });
+
+      it('approves it with MCP_APPROVAL=auto', async () => {
+        const { rec, conv } = await connect('mcp-auto', { clientEvents: events }, { mcpApproval: 'auto' });
+        assert.equal(await conv.requestMcpApproval('lookup_order', { approvalTimeoutSecs: 5 }), true);
+        assert.equal((await rec.next('mcpToolCall', (e) => e.state === 'awaiting_approval')).decision, 'approved');
+        await rec.next('transcript', (t) => t.role === 'agent' && t.text === 'Done: lookup_order.');
+      });
+
+      it('answers an approval even while events are held', async () => {
+        const { client, conv } = await connect('mcp-held', { clientEvents: events }, { holdEvents: true });
+        const seen: string[] = [];
+        client.on('mcpToolCall', (e) => seen.push(e.decision ?? 'none'));
+        assert.equal(await conv.requestMcpApproval('t', { approvalTimeoutSecs: 5 }), false);
+        assert.deepEqual(seen, []);
+        client.resumeEvents();
+        assert.deepEqual(seen.slice(0, 1), ['denied']);
+      });
+
+      it('reports context usage and guardrails, and counts them', async () => {
+        const { client, rec, conv } = await connect('signals', { clientEvents: events });
+        assert.ok(conv.reportContextUsage(1200, 8000));
+        assert.ok(conv.triggerGuardrail());
+        assert.deepEqual(await rec.next('contextUsage'), { model: 'sim-llm', contextTokens: 1200, contextLimitTokens: 8000 });
+        // The event carries nothing, so look for its occurrence rather than a value.
+        await waitFor(() => rec.indexOf('guardrailTriggered') >= 0, { what: 'guardrailTriggered' });
+        assert.equal(client.counters.contextUsageReports, 1);
+        assert.equal(client.counters.guardrailTriggers, 1);
+        assert.equal(client.counters.unknownMessages, 0);
+      });
     });
 
     it('terminates when protocol-level pongs stop (liveness)', async () => {

@@ -39,7 +39,10 @@ export type SimClientEvent =
   | 'client_tool_call'
   | 'agent_tool_request'
   | 'agent_tool_response'
-  | 'vad_score';
+  | 'vad_score'
+  | 'mcp_tool_call'
+  | 'context_usage'
+  | 'guardrail_triggered';
 
 /**
  * The real default list (S1) plus `agent_tool_response` and `client_tool_call`. The real default does

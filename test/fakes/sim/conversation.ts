@@ -151,6 +151,8 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   readonly contextualUpdates: string[] = [];
   readonly userMessages: string[] = [];
   readonly toolResults: SimToolResult[] = [];
+  /** Every `mcp_tool_approval_result` the client sent. */
+  readonly mcpApprovals: { toolCallId: string; isApproved: boolean }[] = [];
   readonly counters: SimConversationCounters = {
     audioChunksIn: 0,
     audioBytesIn: 0,
@@ -186,6 +188,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   readonly #userAudio: Int16Array[] = [];
   readonly #transcripts: string[];
   readonly #toolWaiters = new Map<string, (r: SimToolResult | undefined) => void>();
+  readonly #approvalWaiters = new Map<string, (isApproved: boolean | undefined) => void>();
   readonly #generations = new Set<Generation>();
   #phase: 'handshake' | 'starting' | 'active' | 'closed' = 'handshake';
   #eventId = 0;
@@ -428,6 +431,52 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     });
   }
 
+  /**
+   * An MCP tool the agent wants to run needs approval: `mcp_tool_call` in state `awaiting_approval`
+   * (if `mcp_tool_call` is a client event; otherwise the client never learns, as on the real
+   * service), then wait for `mcp_tool_approval_result` up to `approvalTimeoutSecs`. Approved: state
+   * `success` and the agent says so; denied or no answer: state `failure` and the agent says it
+   * could not. Resolves with the client's answer, or undefined when none came.
+   */
+  async requestMcpApproval(
+    toolName: string,
+    opts: { approvalTimeoutSecs?: number; parameters?: JsonObject } = {},
+  ): Promise<boolean | undefined> {
+    const call = { toolCallId: `mcp_${randomBytes(8).toString('hex')}`, toolName, serviceId: 'sim-mcp-server', parameters: opts.parameters ?? {} };
+    const timeoutSecs = opts.approvalTimeoutSecs ?? 300;
+    const isVisible = this.#isEnabled('mcp_tool_call');
+    if (isVisible) this.#send(serverMsg.mcpToolCall(call, 'awaiting_approval', { approval_timeout_secs: timeoutSecs }));
+    const answer = await new Promise<boolean | undefined>((resolve) => {
+      const timer = this.#after(timeoutSecs * 1000, () => settle(undefined));
+      const settle = (isApproved: boolean | undefined): void => {
+        this.#cancel(timer);
+        this.#approvalWaiters.delete(call.toolCallId);
+        resolve(isApproved);
+      };
+      this.#approvalWaiters.set(call.toolCallId, settle);
+    });
+    if (!this.#isLive) return answer;
+    if (answer === true) {
+      if (isVisible) this.#send(serverMsg.mcpToolCall(call, 'success', { result: [{ type: 'text', text: 'done' }] }));
+      await this.sayAgent({ text: `Done: ${toolName}.`, freqHz: 600, durationMs: 600 });
+    } else {
+      const reason = answer === false ? 'Tool call was not approved' : 'Tool approval timed out';
+      if (isVisible) this.#send(serverMsg.mcpToolCall(call, 'failure', { error_message: reason }));
+      await this.sayAgent({ text: `Sorry, I could not use ${toolName}.`, freqHz: 620, durationMs: 600 });
+    }
+    return answer;
+  }
+
+  /** `context_usage` (if enabled) with the current event id. */
+  reportContextUsage(contextTokens: number, contextLimitTokens: number): boolean {
+    return this.#isEnabled('context_usage') && this.#send(serverMsg.contextUsage(this.#eventId, contextTokens, contextLimitTokens));
+  }
+
+  /** `guardrail_triggered` (if enabled). */
+  triggerGuardrail(): boolean {
+    return this.#isEnabled('guardrail_triggered') && this.#send(serverMsg.guardrailTriggered(this.#eventId));
+  }
+
   /** Send any frame verbatim (an object is JSON-encoded) — for robustness tests. */
   sendRaw(frame: JsonObject | string): boolean {
     return this.#send(frame);
@@ -505,6 +554,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       g.wake?.();
     }
     for (const settle of [...this.#toolWaiters.values()]) settle(undefined);
+    for (const settle of [...this.#approvalWaiters.values()]) settle(undefined);
   }
 
   #send(msg: JsonObject | string): boolean {
@@ -696,9 +746,18 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
         this.#toolWaiters.get(toolCallId)?.(r);
         return;
       }
+      case 'mcp_tool_approval_result': {
+        const toolCallId = str('tool_call_id');
+        if (toolCallId === undefined || typeof body.is_approved !== 'boolean') {
+          this.#onInvalid('missing_fields', 'mcp_tool_approval_result: tool_call_id and is_approved (boolean) are required');
+          return;
+        }
+        this.mcpApprovals.push({ toolCallId, isApproved: body.is_approved });
+        this.#approvalWaiters.get(toolCallId)?.(body.is_approved);
+        return;
+      }
       case 'conversation_initiation_client_data':
       case 'feedback':
-      case 'mcp_tool_approval_result':
       case 'multimodal_message':
         return; // recorded in `frames`; nothing else to do
       default:

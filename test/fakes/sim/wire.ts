@@ -84,6 +84,28 @@ export const serverMsg = {
       },
     };
   },
+  /** An MCP tool call in one of its states (loading, awaiting_approval, success, failure). */
+  mcpToolCall(call: { toolCallId: string; toolName: string; serviceId: string; parameters: JsonObject }, state: string, extra: JsonObject = {}): JsonObject {
+    return {
+      type: 'mcp_tool_call',
+      mcp_tool_call: {
+        service_id: call.serviceId,
+        tool_call_id: call.toolCallId,
+        tool_name: call.toolName,
+        parameters: call.parameters,
+        timestamp: new Date().toISOString(),
+        state,
+        ...extra,
+      },
+    };
+  },
+  contextUsage(eventId: number, contextTokens: number, contextLimitTokens: number): JsonObject {
+    return { type: 'context_usage', context_usage_event: { event_id: eventId, model: 'sim-llm', context_tokens: contextTokens, context_limit_tokens: contextLimitTokens } };
+  },
+  /** Only the type is in the schema; the payload here is the simulator's guess. */
+  guardrailTriggered(eventId: number): JsonObject {
+    return { type: 'guardrail_triggered', guardrail_triggered_event: { event_id: eventId } };
+  },
   /** Newer servers (§4.13). */
   errorNested(code: number, errorType: string, message: string): JsonObject {
     return {

@@ -41,6 +41,13 @@ describe('agent-protocol', () => {
       );
     });
 
+    it('encodes an MCP approval result', () => {
+      assert.equal(
+        encodeAgentMessage({ type: 'mcp_tool_approval_result', tool_call_id: 'mcp_1', is_approved: false }),
+        '{"type":"mcp_tool_approval_result","tool_call_id":"mcp_1","is_approved":false}',
+      );
+    });
+
     it('builds an initiation with only the fields that are set', () => {
       assert.deepEqual(buildInitiationMessage(), { type: 'conversation_initiation_client_data' });
       assert.deepEqual(buildInitiationMessage({ dynamicVariables: {} }), { type: 'conversation_initiation_client_data' });
@@ -204,6 +211,39 @@ describe('agent-protocol', () => {
       assert.ok(bare.type === 'error');
       assert.equal(bare.shape, 'flat');
       assert.equal(bare.code, undefined);
+    });
+
+    it('decodes MCP tool calls in every state, keeping states it does not know', () => {
+      const base = { service_id: 'srv1', tool_call_id: 'mcp_1', tool_name: 'lookup', parameters: { q: 1 }, timestamp: '2026-12-01T00:00:00Z' };
+      assert.deepEqual(decodeOk(JSON.stringify({ type: 'mcp_tool_call', mcp_tool_call: { ...base, state: 'awaiting_approval', approval_timeout_secs: 300 } })), {
+        type: 'mcp_tool_call',
+        toolCallId: 'mcp_1',
+        toolName: 'lookup',
+        serviceId: 'srv1',
+        state: 'awaiting_approval',
+        approvalTimeoutSecs: 300,
+      });
+      const later = decodeOk(JSON.stringify({ type: 'mcp_tool_call', mcp_tool_call: { ...base, state: 'queued_somewhere' } }));
+      assert.ok(later.type === 'mcp_tool_call');
+      assert.equal(later.state, 'queued_somewhere');
+      assert.equal(later.approvalTimeoutSecs, undefined);
+      assert.equal(decodeErr(JSON.stringify({ type: 'mcp_tool_call', mcp_tool_call: { tool_name: 'x', state: 'loading' } })).code, 'AGENT_MESSAGE_INVALID');
+    });
+
+    it('decodes context usage and guardrails whatever their payload key, every field optional', () => {
+      assert.deepEqual(
+        decodeOk('{"type":"context_usage","context_usage_event":{"event_id":4,"model":"gpt","context_tokens":900,"context_limit_tokens":8000}}'),
+        { type: 'context_usage', eventId: 4, model: 'gpt', contextTokens: 900, contextLimitTokens: 8000 },
+      );
+      assert.deepEqual(decodeOk('{"type":"context_usage","context_tokens":10}'), {
+        type: 'context_usage',
+        eventId: undefined,
+        model: undefined,
+        contextTokens: 10,
+        contextLimitTokens: undefined,
+      });
+      assert.deepEqual(decodeOk('{"type":"guardrail_triggered"}'), { type: 'guardrail_triggered', eventId: undefined });
+      assert.deepEqual(decodeOk('{"type":"guardrail_triggered","guardrail_triggered_event":{"event_id":"7"}}'), { type: 'guardrail_triggered', eventId: 7 });
     });
 
     it('tolerates unknown types', () => {
