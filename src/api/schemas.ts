@@ -235,11 +235,22 @@ export const bridgeMetricsSchema = Joi.object({
   errors: counter.required(),
 }).label('BridgeMetrics');
 
+/** What the caller heard of an agent line. */
+export const heardSchema = Joi.object({
+  complete: Joi.boolean().required().description('Every sample of the line the gateway received reached the caller; false: a barge-in (or the end of the call) cut it'),
+  ms: counter.required().description('Audio of the line the caller heard, ms'),
+  total_ms: counter.required().description('Audio of the line the gateway received, ms'),
+  chars: counter.description("With the agent's character alignment: characters whose sound had begun"),
+  text: Joi.string().allow('').description('With alignment: those characters'),
+}).label('Heard');
+
 /** One line of the conversation. */
 export const transcriptEntrySchema = Joi.object({
   role: Joi.string().valid('user', 'agent').label('TranscriptRole').required(),
   text: Joi.string().allow('').required(),
   at: isoTimestamp.required(),
+  heard: heardSchema.description('Agent lines: what the caller heard of it, once known'),
+  original_text: Joi.string().allow('').description('An agent line corrected after a barge-in: what the agent had meant to say'),
 }).label('TranscriptEntry');
 
 /** One entry of a call's status history. */

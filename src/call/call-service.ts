@@ -10,7 +10,7 @@ import type { LinkOpener } from '../media/conversation-link';
 import type { CallApi, CallRequester, ServiceHealth } from '../model/call-api';
 import type { CallListPage, CallListQuery, CallRecord } from '../model/call-record';
 import type { CallView, StartCallRequest, TrunkHealth } from '../model/call-view';
-import type { CallEventBus } from '../events/call-events';
+import { heardEventOf, type CallEventBus } from '../events/call-events';
 import { publishCallEvents } from '../events/publish-call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
 import type { IntegrationMetrics } from '../metrics/integration-metrics';
@@ -133,7 +133,7 @@ export class CallService implements CallApi {
     }
     if (stored === undefined && pending.summary === undefined) throw new CallNotFoundError(id);
     const transcript = [...(stored?.transcript ?? [])];
-    for (const line of pending.lines) if (line.seq >= transcript.length) transcript.push(line.entry);
+    for (const line of pending.lines) if (line.seq <= transcript.length) transcript[line.seq] = line.entry;
     return { ...(stored ?? {}), ...(pending.summary ?? {}), transcript } as CallRecord;
   }
 
@@ -225,6 +225,10 @@ export class CallService implements CallApi {
     const now = (): string => new Date().toISOString();
     call.on('status', save);
     call.on('transcript', (entry, seq) => writer.append(call.id, seq, entry));
+    call.on('lineUpdated', (entry, seq) => {
+      writer.replaceLine(call.id, seq, entry);
+      if (entry.heard !== undefined) events.publish(heardEventOf(call.id, seq, entry, entry.heard));
+    });
     call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
     call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
     call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: now() }));

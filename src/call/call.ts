@@ -10,6 +10,7 @@ import type { AgentSignal, AgentToolCall, ConversationLink, LinkOpener } from '.
 import type { CallRecord } from '../model/call-record';
 import type { AmdMode, BridgeMetrics, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
 import type { AdmissionTicket } from './admission';
+import { AgentLines, type LineChange } from './agent-lines';
 import { agentRequestOf } from './agent-request';
 import { runAgentTool, type AgentToolHost } from './agent-tools';
 import { bridgeId, callChannelId, recordingName } from './ari-ids';
@@ -67,6 +68,8 @@ interface CallEvents {
   status: [CallStatus];
   /** A new transcript line, the `seq`-th of the call (0-based). */
   transcript: [TranscriptEntry, number];
+  /** Line `seq` changed: what the caller heard of it became known, or the agent corrected it. */
+  lineUpdated: [TranscriptEntry, number];
   /** The caller barged in; queued agent audio was dropped. */
   interruption: [];
   /** Every METRICS_LOG_INTERVAL_MS while bridged: cumulative media counters. */
@@ -104,6 +107,7 @@ export class Call extends EventEmitter<CallEvents> {
   readonly log: Logger;
   readonly #deps: CallDeps;
   readonly #facts: CallFacts;
+  readonly #agentLines: AgentLines;
   readonly #abort = new AbortController();
   readonly #disposers: DisposerStack;
   /** The agent link and the ExternalMedia channel: released with the call, or earlier at a transfer. */
@@ -126,6 +130,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.id = id;
     this.#deps = deps;
     this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing');
+    this.#agentLines = new AgentLines(this.#facts.transcript);
     this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
     this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });
@@ -259,7 +264,7 @@ export class Call extends EventEmitter<CallEvents> {
     this.#emit('agentConnected', performance.now() - startedMs);
     this.log.info({ conversationId: link.conversationId, in: link.inputFormat, out: link.outputFormat }, 'agent connected');
     link.setHandlers({
-      onTranscript: (role, text) => this.#addTranscript(role, text),
+      onTranscript: (role, text, eventId) => this.#addTranscript(role, text, eventId),
       onInterruption: () => this.#emit('interruption'),
       onEndCallRequested: () => {
         this.#isAgentEnding = true;
@@ -277,6 +282,8 @@ export class Call extends EventEmitter<CallEvents> {
       },
       onFailed: (err) => this.#failInBackground('error', err),
       onAgentSignal: (signal) => this.#emit('agentSignal', signal),
+      onAgentLineHeard: (report) => this.#lineChanged(this.#agentLines.heard(report)),
+      onAgentLineCorrected: (correction) => this.#lineChanged(this.#agentLines.corrected(correction)),
     });
     if (isUnansweredState(this.#state)) {
       const activity = setInterval(() => {
@@ -368,11 +375,19 @@ export class Call extends EventEmitter<CallEvents> {
     });
   }
 
-  #addTranscript(role: 'user' | 'agent', text: string): void {
+  #addTranscript(role: 'user' | 'agent', text: string, eventId?: number): void {
     const entry: TranscriptEntry = { role, text, at: new Date().toISOString() };
     const seq = this.#facts.transcript.push(entry) - 1;
+    this.#agentLines.added(seq, eventId);
     this.log.debug({ pii: { role, text } }, 'transcript');
-    this.#emit('transcript', entry, seq);
+    this.#emit('transcript', { ...entry }, seq);
+  }
+
+  #lineChanged(change: LineChange | undefined): void {
+    if (change === undefined || this.#state === 'ended') return;
+    const { heard, text, original_text: originalText } = change.entry;
+    this.log.debug({ seq: change.seq, complete: heard?.complete, heardMs: heard?.ms, isCorrected: originalText !== undefined, pii: { text, heard: heard?.text } }, 'agent line updated');
+    this.#emit('lineUpdated', { ...change.entry }, change.seq);
   }
 
   #refreshMetrics(): void {

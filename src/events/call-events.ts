@@ -4,7 +4,7 @@
  * failing subscriber is logged and the others still get the event.
  */
 import type { Logger } from 'pino';
-import type { BridgeMetrics, CallStatus, CallView } from '../model/call-view';
+import type { BridgeMetrics, CallStatus, CallView, HeardInfo, TranscriptEntry } from '../model/call-view';
 
 interface CallEventBase {
   call_id: string;
@@ -31,6 +31,19 @@ export interface TranscriptEvent extends CallEventBase {
   type: 'transcript';
   role: 'user' | 'agent';
   text: string;
+}
+/**
+ * What the caller heard of an agent line became known (played in full, or cut by a barge-in), or
+ * the agent corrected a line whose fate was known. `line` is its index in the call's transcript.
+ */
+export interface HeardEvent extends CallEventBase {
+  type: 'heard';
+  line: number;
+  /** The line's text (what it became, if the agent corrected it). */
+  text: string;
+  /** What the agent had meant to say, when it corrected the line. */
+  original_text?: string;
+  heard: HeardInfo;
 }
 /** The caller barged in; queued agent audio was dropped. */
 export interface InterruptionEvent extends CallEventBase {
@@ -85,6 +98,7 @@ export type CallEvent =
   | RingingEvent
   | AnsweredEvent
   | TranscriptEvent
+  | HeardEvent
   | InterruptionEvent
   | DtmfEvent
   | AmdEvent
@@ -154,6 +168,13 @@ export class CallEventBus {
     this.#subscribers.add(subscriber);
     return { cancel: () => void this.#subscribers.delete(subscriber) };
   }
+}
+
+/** The `heard` event of line `line` of a call. */
+export function heardEventOf(callId: string, line: number, entry: TranscriptEntry, heard: HeardInfo, nowMs: number = Date.now()): HeardEvent {
+  const event: HeardEvent = { type: 'heard', call_id: callId, at: new Date(nowMs).toISOString(), line, text: entry.text, heard: { ...heard } };
+  if (entry.original_text !== undefined) event.original_text = entry.original_text;
+  return event;
 }
 
 /** Duration of an ended call, ms (0 if a timestamp is missing). */

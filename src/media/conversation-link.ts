@@ -7,6 +7,19 @@
  */
 import type { AgentAudioFormat } from '../audio/frame';
 import type { BridgeMetrics } from '../model/call-view';
+import type { AgentLineHeard } from './playout-ledger';
+
+export type { AgentLineHeard } from './playout-ledger';
+
+/** The agent's own account of a line cut by a barge-in (`agent_response_correction`). */
+export interface AgentLineCorrection {
+  /** The agent line it corrects; null when the agent did not say. */
+  eventId: number | null;
+  /** What the line became. */
+  text: string;
+  /** What the agent had meant to say. */
+  originalText: string;
+}
 
 /** What the agent conversation is opened with (per call). */
 export interface AgentConnectRequest {
@@ -41,8 +54,11 @@ export type AgentCloser = 'agent' | 'client' | 'network';
 
 /** Reports of a link, delivered in order from `setHandlers` on. */
 export interface ConversationLinkHandlers {
-  /** A final transcript line (corrections are not reported as new lines). */
-  onTranscript(role: 'user' | 'agent', text: string): void;
+  /**
+   * A final transcript line (corrections are not reported as new lines). `eventId` is the agent's
+   * id of the turn, when it gave one: later reports about the line (heard, corrected) name it.
+   */
+  onTranscript(role: 'user' | 'agent', text: string, eventId?: number): void;
   /** The caller barged in; queued agent audio was dropped. */
   onInterruption(): void;
   /** The agent said it will end the call (end_call tool); the close follows. */
@@ -60,6 +76,10 @@ export interface ConversationLinkHandlers {
   // implement them.
   /** The agent reported its context use, a guardrail, or an MCP tool call (answered by policy inside the link). */
   onAgentSignal?(signal: AgentSignal): void;
+  /** What the caller heard of an agent line: in full, or cut after some ms (and characters). */
+  onAgentLineHeard?(report: AgentLineHeard): void;
+  /** The agent corrected a line after a barge-in: its text is what the line became. */
+  onAgentLineCorrected?(correction: AgentLineCorrection): void;
 }
 
 /**

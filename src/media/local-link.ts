@@ -52,6 +52,9 @@ export class LocalLink implements ConversationLink {
           onFirstPlayout: () => {
             if (link !== undefined) link.#onFirstPlayout();
           },
+          onLineHeard: (report) => {
+            if (link !== undefined) link.#handlers?.onAgentLineHeard?.(report);
+          },
         },
       );
       link = new LocalLink(client, media, log);
@@ -87,14 +90,15 @@ export class LocalLink implements ConversationLink {
         h.onFrameRefused(e.byteLength);
         return;
       }
-      media.pushAgentAudio(Buffer.from(e.base64, 'base64'));
+      media.pushAgentAudio(Buffer.from(e.base64, 'base64'), { eventId: e.eventId, alignment: e.alignment });
     });
     client.on('interruption', () => {
       media.flushPlayout();
       h.onInterruption();
     });
     client.on('transcript', (e) => {
-      if (!e.isCorrection) h.onTranscript(e.role, e.text);
+      if (!e.isCorrection) h.onTranscript(e.role, e.text, e.eventId);
+      else h.onAgentLineCorrected?.({ eventId: e.eventId ?? null, text: e.text, originalText: e.originalText ?? '' });
     });
     client.on('clientToolCall', (e) => h.onToolCall({ toolName: e.toolName, toolCallId: e.toolCallId, parameters: e.parameters }));
     client.on('agentToolResponse', (e) => {

@@ -7,6 +7,7 @@ import { telephonyCodecFor, type TelephonyCodec } from './telephony-codec';
 import type { Resampler, ResamplerPool } from '../audio/resampler';
 import { buildRtp, type RtpPacket } from '../rtp/packet';
 import { Pacer, systemClock, type Clock } from './pacer';
+import { PlayoutLedger, type AgentLineHeard, type ChunkAlignment } from './playout-ledger';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
 import type { ConverterName } from '../audio/resampler';
@@ -21,6 +22,11 @@ const INBOUND_SILENCE_FILL_AFTER_MS = 3 * FRAME_MS;
 const MAX_CATCH_UP_TICKS = 10;
 /** A lost burst up to this long is replaced by silence, so the agent's clock stays right. */
 const MAX_LOSS_CONCEALMENT_FRAMES = 5;
+/**
+ * A line that played to its end counts as heard in full after this long with nothing to play: the
+ * agent's audio comes faster than real time, so a longer gap means the line is over.
+ */
+const HEARD_SETTLE_MS = 500;
 
 /** The process-wide media settings (from EXTERNAL_MEDIA_*, RTP_PORT_*, AUDIO_CHUNK_SIZE_MS, RESAMPLER_CONVERTER). */
 export interface MediaConfig {
@@ -50,6 +56,14 @@ export interface MediaSessionOptions {
   onCallerAudio(bytes: Buffer): void;
   /** The first agent audio packet left for the caller (once per session). */
   onFirstPlayout?(): void;
+  /** What the caller heard of an agent line, once known (src/media/playout-ledger.ts). */
+  onLineHeard?(report: AgentLineHeard): void;
+}
+
+/** Which agent line a chunk of audio belongs to, and its character timing if the agent sent one. */
+export interface AgentAudioLine {
+  eventId: number;
+  alignment?: ChunkAlignment;
 }
 
 /**
@@ -78,6 +92,7 @@ export class RtpMediaSession {
   readonly #pacer: Pacer<Int16Array>;
   readonly #sender: RtpSender;
   readonly #rxStats = new RtpReceiveStats();
+  readonly #ledger: PlayoutLedger;
   readonly #chunkBytes: number;
   #chunk: Buffer;
   #chunkFill = 0;
@@ -121,6 +136,11 @@ export class RtpMediaSession {
     this.#sender = new RtpSender({ payloadType: this.#codec.payloadType, clockRateHz: TELEPHONY_RATE_HZ });
     const payloadBytes = SAMPLES_PER_FRAME_8K * this.#codec.bytesPerSample;
     this.#payloadOut = Buffer.allocUnsafe(payloadBytes);
+    this.#ledger = new PlayoutLedger({
+      sampleRateHz: TELEPHONY_RATE_HZ,
+      settleMs: HEARD_SETTLE_MS,
+      onHeard: (report) => options.onLineHeard?.(report),
+    });
     this.#pacer = new Pacer<Int16Array>({
       clock: this.#clock,
       pull: () => this.#onTick(),
@@ -192,7 +212,8 @@ export class RtpMediaSession {
     this.#pacer.start();
   }
 
-  pushAgentAudio(bytes: Buffer): void {
+  /** Agent audio for the playout queue; `line` says which agent line it is (for what the caller heard). */
+  pushAgentAudio(bytes: Buffer, line?: AgentAudioLine): void {
     if (this.#closed) return;
     let samples: Int16Array;
     if (this.#isPassThroughOut) {
@@ -205,10 +226,15 @@ export class RtpMediaSession {
     }
     const dropped = this.#framer.write(samples);
     if (dropped > 0) this.#metrics.errors += 1;
+    if (line !== undefined) {
+      const bytesPerMs = (this.#agentOut.sampleRateHz / 1000) * (this.#agentOut.encoding === 'ulaw' ? 1 : 2);
+      this.#ledger.queued(line.eventId, samples.length - dropped, bytes.length / bytesPerMs, line.alignment);
+    }
   }
 
   flushPlayout(): void {
     this.#framer.clear();
+    this.#ledger.flushed();
     this.#oddByte = undefined;
     // The filter's memory belongs to the interrupted reply; the next one starts clean.
     this.#fromAgent?.reset();
@@ -253,6 +279,7 @@ export class RtpMediaSession {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#pacer.stop();
+      this.#ledger.close();
       this.#resolveDrainWaiters();
       this.#toAgent?.destroy();
       this.#fromAgent?.destroy();
@@ -328,7 +355,11 @@ export class RtpMediaSession {
     }
     // One reused frame buffer: #sendFrame encodes it synchronously, before the next tick.
     const out = this.#frameOut;
+    const queuedBefore = this.#framer.bufferedSamples;
     const frame = this.#framer.read(out) ?? (this.#drainWaiters.length > 0 ? this.#framer.flush(out) : undefined);
+    const sent = queuedBefore - this.#framer.bufferedSamples;
+    if (sent > 0) this.#ledger.played(sent, this.#clock.now());
+    else this.#ledger.idle(this.#clock.now(), this.#framer.bufferedSamples);
     if (!frame && this.#drainWaiters.length > 0) this.#resolveDrainWaiters();
     return frame;
   }

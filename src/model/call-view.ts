@@ -18,10 +18,28 @@ export interface BridgeMetrics {
   errors: number;
 }
 
+/** What the caller heard of an agent line, measured at the playout (what left for the phone). */
+export interface HeardInfo {
+  /** Every sample of the line the gateway received reached the caller. False: a barge-in (or the call's end) cut it. */
+  complete: boolean;
+  /** Audio of the line the caller heard, ms. */
+  ms: number;
+  /** Audio of the line the gateway received for the caller, ms. */
+  total_ms: number;
+  /** With the agent's character alignment: characters whose sound had begun (all of them when complete). */
+  chars?: number;
+  /** With alignment: those characters, i.e. the words the caller heard. */
+  text?: string;
+}
+
 export interface TranscriptEntry {
   role: 'user' | 'agent';
   text: string;
   at: string; // ISO-8601
+  /** Agent lines: what the caller heard of it, once known (absent for a line without audio). */
+  heard?: HeardInfo;
+  /** An agent line the agent corrected after a barge-in: what it had meant to say (`text` is what it became). */
+  original_text?: string;
 }
 
 export interface CallView {

@@ -31,6 +31,12 @@ export interface StoreBatch {
   readonly summaries: readonly CallSummary[];
   /** Lines to append, in `seq` order per call. A line already stored (same call and seq) is kept as it is. */
   readonly lines: readonly TranscriptLine[];
+  /**
+   * Lines that changed after they were appended (what the caller heard of an agent line, the
+   * agent's correction): each replaces the stored line of the same call and seq, or is appended
+   * when that line is not stored yet. Applied after `lines`.
+   */
+  readonly lineUpdates?: readonly TranscriptLine[];
 }
 
 /**
@@ -83,7 +89,12 @@ export class MemoryCallStore implements CallStore {
       const record = this.#records.get(line.callId);
       // Lines of a call whose summary never landed have nowhere to go; the writer always sends the summary first.
       if (record === undefined || record.transcript.length !== line.seq) continue;
-      record.transcript.push({ ...line.entry });
+      record.transcript.push(structuredClone(line.entry));
+    }
+    for (const line of batch.lineUpdates ?? []) {
+      const record = this.#records.get(line.callId);
+      if (record === undefined || line.seq > record.transcript.length) continue;
+      record.transcript[line.seq] = structuredClone(line.entry);
     }
     while (this.#records.size > this.#capacity) {
       const oldest = this.#records.keys().next().value;

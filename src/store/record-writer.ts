@@ -50,6 +50,8 @@ export class RecordWriter {
   readonly #retryMaxMs: number;
   #summaries = new Map<string, CallSummary>();
   #lines: TranscriptLine[] = [];
+  /** Changed lines by `lineKey`; the newest change of a line replaces an older one. */
+  #lineUpdates = new Map<string, TranscriptLine>();
   #inserts: PendingInsert[] = [];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -73,7 +75,7 @@ export class RecordWriter {
 
   /** Summaries and lines waiting for the store. */
   get pendingCount(): number {
-    return this.#summaries.size + this.#lines.length;
+    return this.#summaries.size + this.#lines.length + this.#lineUpdates.size;
   }
 
   /**
@@ -106,9 +108,25 @@ export class RecordWriter {
     this.#schedule(0);
   }
 
-  /** What is still waiting for the store for `callId` (the freshest data, when the call is no longer live). */
+  /**
+   * Line `seq` of `callId` changed after it was appended (what the caller heard, a correction).
+   * A line still waiting to be written is changed where it waits.
+   */
+  replaceLine(callId: string, seq: number, entry: TranscriptEntry): void {
+    if (this.#isClosed) return;
+    const waiting = this.#lines.findIndex((l) => l.callId === callId && l.seq === seq);
+    if (waiting >= 0) this.#lines[waiting] = { callId, seq, entry };
+    else this.#lineUpdates.set(lineKey(callId, seq), { callId, seq, entry });
+    this.#schedule(0);
+  }
+
+  /**
+   * What is still waiting for the store for `callId` (the freshest data, when the call is no longer
+   * live): its summary, and its new and changed lines in `seq` order.
+   */
   pendingOf(callId: string): { summary: CallSummary | undefined; lines: TranscriptLine[] } {
-    return { summary: this.#summaries.get(callId), lines: this.#lines.filter((l) => l.callId === callId) };
+    const lines = [...this.#lines, ...this.#lineUpdates.values()].filter((l) => l.callId === callId).sort((a, b) => a.seq - b.seq);
+    return { summary: this.#summaries.get(callId), lines };
   }
 
   /**
@@ -156,12 +174,13 @@ export class RecordWriter {
   }
 
   async #run(): Promise<void> {
-    const batch: StoreBatch = { summaries: [...this.#summaries.values()], lines: this.#lines };
+    const batch: StoreBatch = { summaries: [...this.#summaries.values()], lines: this.#lines, lineUpdates: [...this.#lineUpdates.values()] };
     const inserts = this.#inserts;
     this.#summaries = new Map();
     this.#lines = [];
+    this.#lineUpdates = new Map();
     this.#inserts = [];
-    if (batch.summaries.length === 0 && batch.lines.length === 0) return;
+    if (batch.summaries.length === 0 && batch.lines.length === 0 && batch.lineUpdates?.length === 0) return;
     try {
       await this.#store.write(batch);
       if (!this.#isHealthy) this.#log.info({ failedAttempts: this.#failures }, 'call store writes again');
@@ -190,6 +209,10 @@ export class RecordWriter {
     }
     for (const [id, summary] of newer) this.#summaries.set(id, summary);
     this.#lines = [...batch.lines.filter((l) => !refused.has(l.callId)), ...this.#lines];
+    const newerUpdates = this.#lineUpdates;
+    this.#lineUpdates = new Map();
+    for (const line of batch.lineUpdates ?? []) if (!refused.has(line.callId)) this.#lineUpdates.set(lineKey(line.callId, line.seq), line);
+    for (const [key, line] of newerUpdates) this.#lineUpdates.set(key, line);
   }
 
   #backoffMs(): number {
@@ -202,4 +225,8 @@ export class RecordWriter {
     this.#idleWaiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+function lineKey(callId: string, seq: number): string {
+  return `${callId}\u0000${seq}`;
 }

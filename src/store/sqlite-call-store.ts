@@ -115,6 +115,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE calls DROP COLUMN transcript;
     `,
   },
+  {
+    // What the caller heard of each agent line (JSON), and the agent's text before its correction.
+    version: 5,
+    sql: `
+      ALTER TABLE transcript_lines ADD COLUMN heard TEXT;
+      ALTER TABLE transcript_lines ADD COLUMN original_text TEXT;
+    `,
+  },
 ];
 
 /**
@@ -172,6 +180,8 @@ interface LineRow {
   role: string;
   text: string;
   at: string;
+  heard: string | null;
+  original_text: string | null;
 }
 
 interface ListParams {
@@ -212,8 +222,11 @@ export class SqliteCallStore implements CallStore {
       ON CONFLICT (id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ')}`);
     // A line that landed in an earlier attempt of the same batch is not written twice.
     const insertLine = db.prepare<[LineRow]>(
-      'INSERT INTO transcript_lines (call_id, seq, role, text, at) VALUES (@call_id, @seq, @role, @text, @at) ON CONFLICT DO NOTHING',
+      'INSERT INTO transcript_lines (call_id, seq, role, text, at, heard, original_text) VALUES (@call_id, @seq, @role, @text, @at, @heard, @original_text) ON CONFLICT DO NOTHING',
     );
+    const upsertLine = db.prepare<[LineRow]>(`
+      INSERT INTO transcript_lines (call_id, seq, role, text, at, heard, original_text) VALUES (@call_id, @seq, @role, @text, @at, @heard, @original_text)
+      ON CONFLICT (call_id, seq) DO UPDATE SET text = excluded.text, heard = excluded.heard, original_text = excluded.original_text`);
     // One statement for every filter combination: a NULL parameter disables its condition.
     this.#selectPage = db.prepare<[ListParams], CallRow>(`
       SELECT * FROM calls
@@ -234,6 +247,7 @@ export class SqliteCallStore implements CallStore {
       const nowMs = this.#nowMs();
       for (const summary of batch.summaries) upsert.run(toRow(summary, nowMs));
       for (const line of batch.lines) insertLine.run(toLineRow(line));
+      for (const line of batch.lineUpdates ?? []) upsertLine.run(toLineRow(line));
     });
     this.#recoverTx = db.transaction((reason: string) => {
       const nowMs = this.#nowMs();
@@ -286,7 +300,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   async write(batch: StoreBatch): Promise<void> {
-    if (batch.summaries.length === 0 && batch.lines.length === 0) return;
+    if (batch.summaries.length === 0 && batch.lines.length === 0 && (batch.lineUpdates ?? []).length === 0) return;
     this.#writeTx.immediate(batch);
   }
 
@@ -322,7 +336,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   #fromRow(row: CallRow): CallRecord {
-    const transcript: TranscriptEntry[] = this.#selectLines.all(row.id).map((l) => ({ role: l.role as TranscriptEntry['role'], text: l.text, at: l.at }));
+    const transcript: TranscriptEntry[] = this.#selectLines.all(row.id).map(fromLineRow);
     return {
       id: row.id,
       direction: row.direction as CallView['direction'],
@@ -400,7 +414,23 @@ function toRow(summary: CallSummary, nowMs: number): CallRow {
 }
 
 function toLineRow(line: TranscriptLine): LineRow {
-  return { call_id: line.callId, seq: line.seq, role: line.entry.role, text: line.entry.text, at: line.entry.at };
+  const e = line.entry;
+  return {
+    call_id: line.callId,
+    seq: line.seq,
+    role: e.role,
+    text: e.text,
+    at: e.at,
+    heard: e.heard === undefined ? null : JSON.stringify(e.heard),
+    original_text: e.original_text ?? null,
+  };
+}
+
+function fromLineRow(l: LineRow): TranscriptEntry {
+  const entry: TranscriptEntry = { role: l.role as TranscriptEntry['role'], text: l.text, at: l.at };
+  if (l.heard !== null) entry.heard = parseJson<NonNullable<TranscriptEntry['heard']>>(l.heard);
+  if (l.original_text !== null) entry.original_text = l.original_text;
+  return entry;
 }
 
 /** Our own JSON columns, written by `toRow`; the type is trusted, not validated. */

@@ -113,6 +113,8 @@ export interface SimAgentConfig {
   chunkMs: number;
   /** Random chunk sizes of 40–500 ms (whole samples, never frame-aligned by design). */
   randomChunks: boolean;
+  /** Per-chunk character `alignment` on `audio` (the text spread evenly over the utterance). Default false. */
+  alignment: boolean;
   agentResponseOrder: 'before-audio' | 'after-first-chunk';
   vad: VadOptions;
   /** Greeting cannot be interrupted. */
@@ -172,6 +174,7 @@ export const DEFAULT_AGENT_CONFIG: SimAgentConfig = {
   speedFactor: 4,
   chunkMs: 110,
   randomChunks: false,
+  alignment: false,
   agentResponseOrder: 'before-audio',
   vad: DEFAULT_VAD,
   disableFirstMessageInterruptions: false,

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type WebSocket from 'ws';
 import type { Logger } from 'pino';
+import { chunkAlignment } from './alignment';
 import { concatSamples, createRandom, decodeBytes, encodeSamples, simFormatInfo, synthTone } from './audio';
 import { SIM_FAILURES, type AgentUtterance, type SimAgentConfig, type SimClientEvent, type SimFailure, type SimUserTurnInfo } from './config';
 import { applyInitiation, isHandshakeProblem, type SimEffectiveSettings, type SimHandshakeProblem } from './handshake';
@@ -860,7 +861,12 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   #interrupt(newId: number, lateStaleChunks: number): void {
     const cur = this.#current;
     const now = performance.now();
-    const playedFraction = cur === undefined ? 0 : Math.min(1, Math.max(0, (now - this.#t0 - cur.turn.startedAtMs) / cur.turn.durationMs));
+    // The line the client is estimated to be playing: the one being generated, or one whose audio
+    // was all sent but whose estimated playback has not ended (audio comes faster than real time).
+    const nowMs = now - this.#t0;
+    const speaking = cur?.turn ?? this.agentTurns.findLast((t) => t.playbackEndAtMs > nowMs && t.playbackEndAtMs - t.durationMs <= nowMs);
+    const playedFraction =
+      speaking === undefined ? 0 : Math.min(1, Math.max(0, (nowMs - (speaking.playbackEndAtMs - speaking.durationMs)) / speaking.durationMs));
     for (const g of this.#generations) {
       if (g.turn.eventId >= newId) continue;
       g.isCancelled = true;
@@ -881,11 +887,11 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
               this.counters.staleChunksSent += 1;
             }
           }
-          if (this.#isEnabled('agent_response_correction')) {
-            const words = cur.turn.text.split(' ');
-            const kept = words.slice(0, Math.max(1, Math.round(words.length * playedFraction))).join(' ');
-            this.#send(serverMsg.agentResponseCorrection(cur.turn.text, kept, cur.turn.eventId));
-          }
+        }
+        if (speaking !== undefined && this.#isEnabled('agent_response_correction')) {
+          const words = speaking.text.split(' ');
+          const kept = words.slice(0, Math.max(1, Math.round(words.length * playedFraction))).join(' ');
+          this.#send(serverMsg.agentResponseCorrection(speaking.text, kept, speaking.eventId));
         }
         resolve();
       });
@@ -935,10 +941,14 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
       };
       if (this.config.agentResponseOrder === 'before-audio') sayText();
       const speed = this.config.speedFactor;
+      let chunkStartMs = 0;
       for (let i = 0; i < g.chunks.length; i++) {
         if (g.isCancelled || !this.#isLive) return;
         const chunk = g.chunks[i]!;
-        if (this.#isEnabled('audio') && this.#send(serverMsg.audio(chunk, g.turn.eventId))) {
+        const chunkEndMs = chunkStartMs + (chunk.length / out.bytesPerSample / out.rateHz) * 1000;
+        const alignment = this.config.alignment ? chunkAlignment(u.text, u.durationMs, chunkStartMs, chunkEndMs) : undefined;
+        chunkStartMs = chunkEndMs;
+        if (this.#isEnabled('audio') && this.#send(serverMsg.audio(chunk, g.turn.eventId, alignment))) {
           g.turn.chunksSent += 1;
           g.turn.bytesSent += chunk.length;
           this.counters.audioChunksOut += 1;

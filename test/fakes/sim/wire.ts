@@ -25,8 +25,10 @@ export const serverMsg = {
     if (inputFormat !== undefined) ev.user_input_audio_format = inputFormat;
     return { type: 'conversation_initiation_metadata', conversation_initiation_metadata_event: ev };
   },
-  audio(bytes: Buffer, eventId: number): JsonObject {
-    return { type: 'audio', audio_event: { audio_base_64: bytes.toString('base64'), event_id: eventId } };
+  audio(bytes: Buffer, eventId: number, alignment?: JsonObject): JsonObject {
+    const event: JsonObject = { audio_base_64: bytes.toString('base64'), event_id: eventId };
+    if (alignment !== undefined) event.alignment = alignment;
+    return { type: 'audio', audio_event: event };
   },
   agentResponse(text: string, eventId: number): JsonObject {
     return { type: 'agent_response', agent_response_event: { agent_response: text, event_id: eventId } };
