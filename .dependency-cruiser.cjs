@@ -1,7 +1,7 @@
 // Which part of src/ may import which (docs/architecture.md). Imports flow one way:
 //
 //   index → app → api → call → ari, media → agent, rtp, audio
-//                   ↘      ↘ store, events, metrics, policy
+//                   ↘      ↘ store, events, metrics, policy, webhooks → store
 //                     model, errors, lifecycle (leaves everyone may use)
 //
 // `npm run lint` runs this; a new arrow is a design decision, made here on purpose.
@@ -19,7 +19,8 @@ const allowed = {
   store: ['model', 'errors'],
   events: ['model'],
   metrics: ['model', 'events'],
-  call: ['ari', 'media', 'agent', 'store', 'events', 'metrics', 'policy', 'model', 'errors', 'lifecycle'],
+  webhooks: ['store', 'model', 'errors', 'lifecycle'],
+  call: ['ari', 'media', 'agent', 'store', 'events', 'metrics', 'policy', 'model', 'errors', 'lifecycle', 'webhooks'],
   api: ['model', 'events', 'metrics', 'policy', 'errors', 'lifecycle'],
   deploy: [],
 };

@@ -16,6 +16,10 @@ import { DestinationPolicy } from './policy/destination-policy';
 import { RateLimiter } from './policy/rate-limiter';
 import { TransferDestinations } from './policy/transfer-destinations';
 import { SqliteCallStore } from './store/sqlite-call-store';
+import { hasWebhookOutbox, type WebhookOutbox } from './store/webhook-outbox';
+import { WebhookAdmin } from './webhooks/webhook-admin';
+import { WebhookDeliverer } from './webhooks/webhook-deliverer';
+import { WebhookPublisher } from './webhooks/webhook-events';
 import { ResamplerPool } from './audio/resampler';
 import { createLocalLinkOpener } from './media/local-link';
 import type { LinkOpener } from './media/conversation-link';
@@ -31,6 +35,8 @@ export interface AppDeps {
 
 /** How long the shutdown waits for pending record writes before giving up on them. */
 const RECORD_FLUSH_TIMEOUT_MS = 5000;
+/** How long the shutdown lets webhook requests in flight finish before aborting them (they are retried after the restart). */
+const WEBHOOK_STOP_GRACE_MS = 2000;
 
 /**
  * The composition root's product: one ARI connection, the call service and the HTTP API.
@@ -49,8 +55,11 @@ export class App {
   readonly metrics = new GatewayMetrics();
   readonly integrationMetrics = new IntegrationMetrics(this.metrics.registry);
   readonly #metricsSubscription: CallEventSubscription;
+  readonly webhooks: WebhookPublisher;
   readonly #resamplers: ResamplerPool;
   readonly #policy: DestinationPolicy;
+  readonly #outbox: WebhookOutbox | undefined;
+  readonly #deliverer: WebhookDeliverer | undefined;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
 
@@ -69,7 +78,32 @@ export class App {
     // (each creation blocks the event loop for 10-40 ms; docs/performance.md).
     this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
     this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
-    this.writer = new RecordWriter({ store: this.store, log: log.child({ component: 'store' }), onWriteError: () => this.metrics.storeError() });
+    this.#outbox = hasWebhookOutbox(this.store) ? this.store.outbox : undefined;
+    if (config.webhookUrls.length > 0 && this.#outbox === undefined) throw new Error('WEBHOOK_URLS is set but the call store keeps no webhook outbox');
+    this.webhooks = new WebhookPublisher({ destinations: config.webhookUrls });
+    // Also without WEBHOOK_URLS: rows an earlier configuration left are dead-lettered, not kept forever.
+    this.#deliverer =
+      this.#outbox === undefined
+        ? undefined
+        : new WebhookDeliverer({
+            outbox: this.#outbox,
+            destinations: config.webhookUrls,
+            secret: config.webhookSecret ?? '',
+            timeoutMs: config.webhookTimeoutMs,
+            maxAttempts: config.webhookMaxAttempts,
+            retryMinMs: config.webhookRetryMinMs,
+            retryMaxMs: config.webhookRetryMaxMs,
+            concurrency: config.webhookConcurrency,
+            log: log.child({ component: 'webhooks' }),
+            observer: this.integrationMetrics,
+            userAgent: 'voice-gateway/0.1.0',
+          });
+    this.writer = new RecordWriter({
+      store: this.store,
+      log: log.child({ component: 'store' }),
+      onWriteError: () => this.metrics.storeError(),
+      onOutboxWritten: () => this.#deliverer?.wake(),
+    });
     this.events = new CallEventBus(log.child({ component: 'events' }));
     this.#metricsSubscription = this.metrics.observeBus(this.events);
     const control = new AriCallControl(() => this.ari.client, log.child({ component: 'ari' }), {
@@ -140,6 +174,7 @@ export class App {
         inboundLimiter: new RateLimiter({ burst: config.inboundRateLimitBurst, perMinute: config.inboundRateLimitPerMinute }),
       },
       integrationMetrics: this.integrationMetrics,
+      webhooks: this.webhooks,
       destinationGuard: {
         assertAllowed: (phoneNumber, callerId) => {
           policy.assertAllowed(phoneNumber);
@@ -184,8 +219,13 @@ export class App {
       events: this.events,
       eventStreamsMax: c.eventStreamsMax,
       eventStreamsPerTokenMax: c.eventStreamsPerTokenMax,
+      webhooks:
+        this.#outbox === undefined
+          ? undefined
+          : new WebhookAdmin({ outbox: this.#outbox, destinations: c.webhookUrls, onRedeliver: () => this.#deliverer?.wake() }),
     });
     await this.#server.start();
+    this.#deliverer?.start();
     this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
@@ -219,6 +259,8 @@ export class App {
     const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
     if (unwritten > 0) this.log.error({ unwritten }, 'call records not written at shutdown (the store is failing)');
     this.writer.close();
+    // What is not delivered stays in the outbox for the next start; requests in flight get a moment.
+    await this.#deliverer?.stop(WEBHOOK_STOP_GRACE_MS);
     this.#resamplers.close();
     this.#metricsSubscription.cancel();
     await this.store.close();

@@ -89,6 +89,16 @@ export interface Config {
   readonly mcpApproval: 'auto' | 'deny';
   /** AGENT_USER_ID: the agent's `user_id` on every conversation; undefined: the other party's number. */
   readonly agentUserId: string | undefined;
+
+  /** WEBHOOK_URLS: where webhook events are posted (configuration only, never a request's choice). */
+  readonly webhookUrls: readonly string[];
+  /** WEBHOOK_SECRET: HMAC key of the signatures; set whenever webhookUrls is not empty. Never logged. */
+  readonly webhookSecret: string | undefined;
+  readonly webhookMaxAttempts: number;
+  readonly webhookTimeoutMs: number;
+  readonly webhookRetryMinMs: number;
+  readonly webhookRetryMaxMs: number;
+  readonly webhookConcurrency: number;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
@@ -194,6 +204,16 @@ const schema = Joi.object({
   // Deny by default: an approval lets the agent act on a remote system for a caller nobody vetted.
   MCP_APPROVAL: Joi.string().valid('auto', 'deny').default('deny'),
   AGENT_USER_ID: Joi.string().max(256).optional(),
+  WEBHOOK_URLS: Joi.string()
+    .custom((value: string, helpers) => (splitList(value).every(isWebhookUrl) ? value : helpers.error('any.invalid')))
+    .messages({ 'any.invalid': '"WEBHOOK_URLS" must be a comma list of http:// or https:// URLs without "user:password@"' })
+    .optional(),
+  WEBHOOK_SECRET: Joi.string().min(16).max(512).messages({ 'string.min': '"WEBHOOK_SECRET" must be at least 16 characters' }).optional(),
+  WEBHOOK_MAX_ATTEMPTS: Joi.number().integer().min(1).max(100).default(12),
+  WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_MIN_MS: Joi.number().integer().min(10).max(3_600_000).default(1000),
+  WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(Joi.ref('WEBHOOK_RETRY_MIN_MS')).max(86_400_000).default(300_000),
+  WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(64).default(4),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -203,6 +223,10 @@ const schema = Joi.object({
   const callerIds = splitList(env.CALLER_IDS).map((n) => n.replace(/^\+/, ''));
   if (typeof env.CALLER_ID === 'string' && callerIds.length > 0 && !callerIds.includes(env.CALLER_ID.replace(/^\+/, ''))) {
     return helpers.message({ custom: '"CALLER_ID" must be one of CALLER_IDS' });
+  }
+  // Unsigned events would let anyone who can reach a receiver forge calls' outcomes.
+  if (splitList(env.WEBHOOK_URLS).length > 0 && env.WEBHOOK_SECRET === undefined) {
+    return helpers.message({ custom: '"WEBHOOK_SECRET" is required when WEBHOOK_URLS is set' });
   }
   // Asterisk cannot send to "every interface": a wildcard bind needs a real address to advertise.
   const advertised = env.EXTERNAL_MEDIA_ADVERTISE_HOST ?? env.EXTERNAL_MEDIA_HOST;
@@ -221,6 +245,16 @@ function hasUserinfo(url: string): boolean {
     return parsed.username !== '' || parsed.password !== '';
   } catch {
     return false; // not a URL: string.uri has already said so
+  }
+}
+
+/** An http(s) URL without credentials (fetch refuses those, and they would be logged with errors). */
+function isWebhookUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.username === '' && parsed.password === '';
+  } catch {
+    return false;
   }
 }
 
@@ -312,5 +346,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
     mcpApproval: str('MCP_APPROVAL') as Config['mcpApproval'],
     agentUserId: opt('AGENT_USER_ID'),
+    webhookUrls: Object.freeze([...new Set(splitList(v.WEBHOOK_URLS))]),
+    webhookSecret: opt('WEBHOOK_SECRET'),
+    webhookMaxAttempts: num('WEBHOOK_MAX_ATTEMPTS'),
+    webhookTimeoutMs: num('WEBHOOK_TIMEOUT_MS'),
+    webhookRetryMinMs: num('WEBHOOK_RETRY_MIN_MS'),
+    webhookRetryMaxMs: num('WEBHOOK_RETRY_MAX_MS'),
+    webhookConcurrency: num('WEBHOOK_CONCURRENCY'),
   });
 }

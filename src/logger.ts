@@ -18,6 +18,10 @@ const SECRET_PATHS = [
   '*.elevenLabsApiKey',
   'signedUrl',
   '*.signedUrl',
+  'webhookSecret',
+  '*.webhookSecret',
+  'secret',
+  '*.secret',
   'req.headers.authorization',
   'req.headers["xi-api-key"]',
 ];

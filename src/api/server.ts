@@ -10,6 +10,7 @@ import HapiSwagger from 'hapi-swagger';
 import type { ValidationErrorItem } from 'joi';
 import type { Logger } from 'pino';
 import type { CallApi } from '../model/call-api';
+import type { WebhookApi } from '../model/webhook-api';
 import type { CallEventBus } from '../events/call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
 import { registerTokenAuth } from './auth';
@@ -22,6 +23,7 @@ import { dashboardRoutes } from './routes/dashboard';
 import { SSE_DEFAULT_MAX_STREAMS, eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
+import { webhookRoutes } from './routes/webhooks';
 
 /** Largest accepted request body (after decompression). Bigger bodies get 413. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -82,6 +84,8 @@ export interface ServerOptions {
   eventStreamsMax?: number;
   /** EVENT_STREAMS_PER_TOKEN_MAX: most per token, or per client address without auth (503 beyond). Default 8. */
   eventStreamsPerTokenMax?: number;
+  /** Serve /api/webhooks (delivery status, dead letters) from this. */
+  webhooks?: WebhookApi;
 }
 
 /**
@@ -170,6 +174,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
           { name: 'calls', description: 'Place, inspect and hang up calls' },
           { name: 'events', description: 'Live call events (Server-Sent Events)' },
           { name: 'health', description: 'Readiness' },
+          { name: 'webhooks', description: 'Webhook delivery and dead letters' },
         ],
         // "Authorize" in the Swagger UI; /health and /docs need no token even though the UI shows the lock.
         ...(auth.isApiAuthEnabled
@@ -181,6 +186,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
 
   server.route([...callRoutes(calls), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
+  if (options.webhooks !== undefined) server.route(webhookRoutes(options.webhooks));
   if (options.events !== undefined) {
     const events = eventRoutes({
       bus: options.events,

@@ -16,6 +16,7 @@ import type { GatewayMetrics } from '../metrics/metrics';
 import type { IntegrationMetrics } from '../metrics/integration-metrics';
 import type { RecordWriter } from '../store/record-writer';
 import type { CallStore } from '../store/call-store';
+import { callOrderKey, type WebhookPublisher } from '../webhooks/webhook-events';
 import { Admission, isInboundRefusal, type AdmissionOptions, type AdmissionTicket, type InboundRefusal } from './admission';
 import { recordingName } from './ari-ids';
 import { Call, type CallOrigin, type CallSettings } from './call';
@@ -53,6 +54,8 @@ export interface CallServiceDeps {
   destinationGuard?: DestinationGuard;
   /** Agent signals, webhooks and campaigns (src/metrics/integration-metrics.ts). */
   integrationMetrics?: IntegrationMetrics;
+  /** Webhook events of calls (`call.status`, `call.ended`), written with the record changes they report. */
+  webhooks?: WebhookPublisher;
 }
 
 /**
@@ -103,7 +106,7 @@ export class CallService implements CallApi {
     const ticket = this.#admission.reserve('outbound');
     const call = this.#newCall(request, { direction: 'outbound' }, requester.id);
     try {
-      await this.#deps.writer.insert(call.summary());
+      await this.#deps.writer.insert(call.summary(), this.#statusEvent(call.summary()));
     } catch (err) {
       ticket.release();
       throw storeUnavailable(err);
@@ -223,7 +226,10 @@ export class CallService implements CallApi {
     const { events, metrics, writer } = this.#deps;
     const save = (): void => writer.update(call.summary());
     const now = (): string => new Date().toISOString();
-    call.on('status', save);
+    call.on('status', () => {
+      const summary = call.summary();
+      writer.update(summary, this.#statusEvent(summary));
+    });
     call.on('transcript', (entry, seq) => writer.append(call.id, seq, entry));
     call.on('lineUpdated', (entry, seq) => {
       writer.replaceLine(call.id, seq, entry);
@@ -254,7 +260,7 @@ export class CallService implements CallApi {
     call.once('ended', (record) => {
       ticket.release();
       const { transcript: _transcript, ...summary } = record;
-      writer.update(summary);
+      writer.update(summary, this.#deps.webhooks?.event('call.ended', callOrderKey(call.id), record));
       const issues = call.playoutIssues();
       metrics.frameIssues('late', issues.lateFrames);
       metrics.frameIssues('dropped', issues.droppedFrames);
@@ -289,7 +295,7 @@ export class CallService implements CallApi {
     if (isInboundRefusal(admitted)) return this.#refuseInbound(request, origin, admitted, hangUp);
     const call = this.#newCall(request, origin, `inbound:${request.phoneNumber}`);
     try {
-      await this.#deps.writer.insert(call.summary());
+      await this.#deps.writer.insert(call.summary(), this.#statusEvent(call.summary()));
     } catch (err) {
       admitted.release();
       this.#deps.metrics.callRefused('inbound', 'store-unavailable');
@@ -310,8 +316,14 @@ export class CallService implements CallApi {
     facts.recordError(`${refusal.error.code}: ${refusal.error.message}`);
     this.#deps.log.warn({ callId: facts.id, code: refusal.error.code, hangup: refusal.hangupReason }, 'inbound call refused');
     this.#deps.metrics.callRefused('inbound', refusal.endReason);
-    this.#deps.writer.update(facts.summary());
+    const summary = facts.summary();
+    this.#deps.writer.update(summary, [...this.#statusEvent(summary), ...(this.#deps.webhooks?.event('call.ended', callOrderKey(facts.id), facts.record()) ?? [])]);
     await hangUp(refusal.hangupReason);
+  }
+
+  /** The `call.status` webhook event of a call's status as in `summary` (none without webhooks). */
+  #statusEvent(summary: ReturnType<Call['summary']>): ReturnType<WebhookPublisher['event']> {
+    return this.#deps.webhooks?.event('call.status', callOrderKey(summary.id), summary) ?? [];
   }
 }
 

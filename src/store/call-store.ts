@@ -11,6 +11,7 @@ import {
   type CallRecord,
 } from '../model/call-record';
 import type { TranscriptEntry } from '../model/call-view';
+import { MemoryWebhookOutbox, type HasWebhookOutbox, type OutboxEvent } from './webhook-outbox';
 
 /**
  * A call's record without its transcript: the part rewritten as the call goes on. It is small and
@@ -37,6 +38,12 @@ export interface StoreBatch {
    * when that line is not stored yet. Applied after `lines`.
    */
   readonly lineUpdates?: readonly TranscriptLine[];
+  /**
+   * Webhook deliveries reporting these changes, enqueued in the same transaction (src/store/
+   * webhook-outbox.ts), in this order. Only a store with an outbox takes them; any other must
+   * reject a batch that carries some rather than drop them.
+   */
+  readonly outbox?: readonly OutboxEvent[];
 }
 
 /**
@@ -69,8 +76,9 @@ export interface MemoryCallStoreOptions {
   nowMs?: () => number;
 }
 
-/** Keeps the newest `capacity` records in memory; nothing survives a restart. */
-export class MemoryCallStore implements CallStore {
+/** Keeps the newest `capacity` records in memory, and its webhook outbox; nothing survives a restart. */
+export class MemoryCallStore implements CallStore, HasWebhookOutbox {
+  readonly outbox = new MemoryWebhookOutbox();
   readonly #records = new Map<string, CallRecord>();
   readonly #capacity: number;
   readonly #nowMs: () => number;
@@ -96,6 +104,7 @@ export class MemoryCallStore implements CallStore {
       if (record === undefined || line.seq > record.transcript.length) continue;
       record.transcript[line.seq] = structuredClone(line.entry);
     }
+    this.outbox.add(batch.outbox ?? []);
     while (this.#records.size > this.#capacity) {
       const oldest = this.#records.keys().next().value;
       if (oldest === undefined) break;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { TranscriptEntry } from '../model/call-view';
 import type { CallStore, CallSummary, StoreBatch, TranscriptLine } from './call-store';
+import type { OutboxEvent } from './webhook-outbox';
 
 /** Options of `RecordWriter`. */
 export interface RecordWriterOptions {
@@ -11,6 +12,8 @@ export interface RecordWriterOptions {
   /** Backoff after a failed write: starts here, doubles, capped at `retryMaxMs`; ±20 % jitter. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** A write that carried webhook events landed (the deliverer can look for them now). */
+  onOutboxWritten?: () => void;
 }
 
 /** Why `insert` refused: the store cannot write now, so the call must not be placed. */
@@ -23,6 +26,8 @@ export class StoreUnavailableError extends Error {
 
 interface PendingInsert {
   readonly id: string;
+  /** Its webhook events: dropped with it if it is refused. */
+  readonly outbox: readonly OutboxEvent[];
   readonly resolve: () => void;
   readonly reject: (err: StoreUnavailableError) => void;
 }
@@ -46,12 +51,15 @@ export class RecordWriter {
   readonly #store: CallStore;
   readonly #log: Logger;
   readonly #onWriteError: (err: unknown) => void;
+  readonly #onOutboxWritten: (() => void) | undefined;
   readonly #retryMinMs: number;
   readonly #retryMaxMs: number;
   #summaries = new Map<string, CallSummary>();
   #lines: TranscriptLine[] = [];
   /** Changed lines by `lineKey`; the newest change of a line replaces an older one. */
   #lineUpdates = new Map<string, TranscriptLine>();
+  /** Webhook events, in the order their changes happened (never coalesced: each reports one change). */
+  #outbox: OutboxEvent[] = [];
   #inserts: PendingInsert[] = [];
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -64,6 +72,7 @@ export class RecordWriter {
     this.#store = options.store;
     this.#log = options.log;
     this.#onWriteError = options.onWriteError ?? (() => undefined);
+    this.#onOutboxWritten = options.onOutboxWritten;
     this.#retryMinMs = options.retryMinMs ?? 100;
     this.#retryMaxMs = options.retryMaxMs ?? 5000;
   }
@@ -75,29 +84,34 @@ export class RecordWriter {
 
   /** Summaries and lines waiting for the store. */
   get pendingCount(): number {
-    return this.#summaries.size + this.#lines.length + this.#lineUpdates.size;
+    return this.#summaries.size + this.#lines.length + this.#lineUpdates.size + this.#outbox.length;
   }
 
   /**
    * The first write of a new call. Resolves once it landed; rejects with StoreUnavailableError when
    * the store cannot write (at once while earlier writes are still failing).
    */
-  insert(summary: CallSummary): Promise<void> {
+  insert(summary: CallSummary, outbox: readonly OutboxEvent[] = []): Promise<void> {
     if (this.#isClosed) return Promise.reject(new StoreUnavailableError(new Error('record writer closed')));
     // While older writes wait for a retry the store is known to be failing: refuse now rather than
     // hold the request until the next attempt. With nothing pending, this write is the probe.
     if (!this.#isHealthy && this.pendingCount > 0) return Promise.reject(new StoreUnavailableError(new Error('the store is failing')));
     return new Promise<void>((resolve, reject) => {
       this.#summaries.set(summary.id, summary);
-      this.#inserts.push({ id: summary.id, resolve, reject });
+      this.#outbox.push(...outbox);
+      this.#inserts.push({ id: summary.id, outbox, resolve, reject });
       this.#schedule(0);
     });
   }
 
-  /** The call's latest summary; replaces any not yet written. */
-  update(summary: CallSummary): void {
+  /**
+   * The call's latest summary; replaces any not yet written. `outbox`: webhook events reporting
+   * this change, written in the same store transaction (never coalesced, kept in order).
+   */
+  update(summary: CallSummary, outbox: readonly OutboxEvent[] = []): void {
     if (this.#isClosed) return;
     this.#summaries.set(summary.id, summary);
+    this.#outbox.push(...outbox);
     this.#schedule(0);
   }
 
@@ -174,15 +188,22 @@ export class RecordWriter {
   }
 
   async #run(): Promise<void> {
-    const batch: StoreBatch = { summaries: [...this.#summaries.values()], lines: this.#lines, lineUpdates: [...this.#lineUpdates.values()] };
+    const batch: StoreBatch = {
+      summaries: [...this.#summaries.values()],
+      lines: this.#lines,
+      lineUpdates: [...this.#lineUpdates.values()],
+      outbox: this.#outbox,
+    };
     const inserts = this.#inserts;
     this.#summaries = new Map();
     this.#lines = [];
     this.#lineUpdates = new Map();
+    this.#outbox = [];
     this.#inserts = [];
-    if (batch.summaries.length === 0 && batch.lines.length === 0 && batch.lineUpdates?.length === 0) return;
+    if (batch.summaries.length === 0 && batch.lines.length === 0 && batch.lineUpdates?.length === 0 && batch.outbox?.length === 0) return;
     try {
       await this.#store.write(batch);
+      if ((batch.outbox?.length ?? 0) > 0) this.#onOutboxWritten?.();
       if (!this.#isHealthy) this.#log.info({ failedAttempts: this.#failures }, 'call store writes again');
       this.#failures = 0;
       this.#isHealthy = true;
@@ -196,12 +217,12 @@ export class RecordWriter {
       else this.#log.debug({ err, attempt: this.#failures }, 'call store write failed again');
       const refused = new Set(inserts.map((i) => i.id));
       for (const insert of inserts) insert.reject(new StoreUnavailableError(err));
-      this.#requeue(batch, refused);
+      this.#requeue(batch, refused, new Set(inserts.flatMap((i) => i.outbox)));
     }
   }
 
   /** Puts a failed batch back in front of what arrived meanwhile; refused new calls are dropped. */
-  #requeue(batch: StoreBatch, refused: ReadonlySet<string>): void {
+  #requeue(batch: StoreBatch, refused: ReadonlySet<string>, refusedEvents: ReadonlySet<OutboxEvent>): void {
     const newer = this.#summaries;
     this.#summaries = new Map();
     for (const summary of batch.summaries) {
@@ -213,6 +234,8 @@ export class RecordWriter {
     this.#lineUpdates = new Map();
     for (const line of batch.lineUpdates ?? []) if (!refused.has(line.callId)) this.#lineUpdates.set(lineKey(line.callId, line.seq), line);
     for (const [key, line] of newerUpdates) this.#lineUpdates.set(key, line);
+    // Events of refused new calls go with them; the rest go first, in their order.
+    this.#outbox = [...(batch.outbox ?? []).filter((e) => !refusedEvents.has(e)), ...this.#outbox];
   }
 
   #backoffMs(): number {

@@ -30,6 +30,8 @@ import {
 } from '../model/call-record';
 import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../model/call-view';
 import type { CallStore, CallSummary, StoreBatch, TranscriptLine } from './call-store';
+import { SqliteWebhookOutbox, WEBHOOK_OUTBOX_SCHEMA } from './sqlite-webhook-outbox';
+import type { HasWebhookOutbox } from './webhook-outbox';
 
 /** Database file used when CALL_DB_PATH is not set; relative to the working directory. */
 export const DEFAULT_CALL_DB_PATH = './data/calls.db';
@@ -123,6 +125,11 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE transcript_lines ADD COLUMN original_text TEXT;
     `,
   },
+  {
+    // Webhook deliveries waiting, written in the same transactions as the records they report.
+    version: 6,
+    sql: WEBHOOK_OUTBOX_SCHEMA,
+  },
 ];
 
 /**
@@ -203,7 +210,9 @@ const COLUMNS = [
  * `CallStore` on SQLite. Open with `SqliteCallStore.open({ path })`; the caller must `close()` it
  * (at shutdown, after the last write). Every statement is prepared once at open.
  */
-export class SqliteCallStore implements CallStore {
+export class SqliteCallStore implements CallStore, HasWebhookOutbox {
+  /** The webhook outbox in the same database (its rows come with `write`'s batches). */
+  readonly outbox: SqliteWebhookOutbox;
   readonly #db: Database.Database;
   readonly #nowMs: () => number;
   readonly #selectOne: Database.Statement<[string], CallRow>;
@@ -215,6 +224,7 @@ export class SqliteCallStore implements CallStore {
   private constructor(db: Database.Database, nowMs: () => number) {
     this.#db = db;
     this.#nowMs = nowMs;
+    this.outbox = new SqliteWebhookOutbox(db);
     this.#selectOne = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
     this.#selectLines = db.prepare<[string], LineRow>('SELECT * FROM transcript_lines WHERE call_id = ? ORDER BY seq');
     const upsert = db.prepare<[CallRow]>(`
@@ -248,6 +258,7 @@ export class SqliteCallStore implements CallStore {
       for (const summary of batch.summaries) upsert.run(toRow(summary, nowMs));
       for (const line of batch.lines) insertLine.run(toLineRow(line));
       for (const line of batch.lineUpdates ?? []) upsertLine.run(toLineRow(line));
+      this.outbox.add(batch.outbox ?? []);
     });
     this.#recoverTx = db.transaction((reason: string) => {
       const nowMs = this.#nowMs();
@@ -300,7 +311,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   async write(batch: StoreBatch): Promise<void> {
-    if (batch.summaries.length === 0 && batch.lines.length === 0 && (batch.lineUpdates ?? []).length === 0) return;
+    if (batch.summaries.length === 0 && batch.lines.length === 0 && (batch.lineUpdates ?? []).length === 0 && (batch.outbox ?? []).length === 0) return;
     this.#writeTx.immediate(batch);
   }
 

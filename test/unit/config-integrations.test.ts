@@ -27,4 +27,36 @@ describe('loadConfig: integrations', () => {
       assert.throws(() => loadConfig({ ...base, MCP_APPROVAL: 'ask' }), /MCP_APPROVAL/);
     });
   });
+
+  describe('WEBHOOK_*', () => {
+    it('is off by default, with the documented delivery settings', () => {
+      const c = loadConfig(base);
+      assert.deepEqual(c.webhookUrls, []);
+      assert.equal(c.webhookSecret, undefined);
+      assert.deepEqual([c.webhookMaxAttempts, c.webhookTimeoutMs, c.webhookRetryMinMs, c.webhookRetryMaxMs, c.webhookConcurrency], [12, 10_000, 1000, 300_000, 4]);
+    });
+
+    it('takes a list of URLs (duplicates once) with a secret', () => {
+      const c = loadConfig({ ...base, WEBHOOK_URLS: 'https://a.example/h, http://10.0.0.5:9000/x,https://a.example/h', WEBHOOK_SECRET: 's'.repeat(16) });
+      assert.deepEqual(c.webhookUrls, ['https://a.example/h', 'http://10.0.0.5:9000/x']);
+    });
+
+    it('requires WEBHOOK_SECRET (at least 16 characters) with WEBHOOK_URLS, and never echoes it', () => {
+      assert.throws(() => loadConfig({ ...base, WEBHOOK_URLS: 'https://a.example/h' }), /"WEBHOOK_SECRET" is required when WEBHOOK_URLS is set/);
+      assert.throws(
+        () => loadConfig({ ...base, WEBHOOK_URLS: 'https://a.example/h', WEBHOOK_SECRET: 'short-secret' }),
+        (err: Error) => /WEBHOOK_SECRET" must be at least 16 characters/.test(err.message) && !err.message.includes('short-secret'),
+      );
+    });
+
+    for (const bad of ['ftp://a.example/h', 'https://user:pw@a.example/h', 'not a url', 'https://a.example/h,,']) {
+      it(`refuses WEBHOOK_URLS=${JSON.stringify(bad)}`, () => {
+        assert.throws(() => loadConfig({ ...base, WEBHOOK_URLS: bad, WEBHOOK_SECRET: 's'.repeat(16) }), /"WEBHOOK_URLS" must be a comma list of http/);
+      });
+    }
+
+    it('refuses a maximum backoff below the minimum', () => {
+      assert.throws(() => loadConfig({ ...base, WEBHOOK_RETRY_MIN_MS: '5000', WEBHOOK_RETRY_MAX_MS: '1000' }), /WEBHOOK_RETRY_MAX_MS/);
+    });
+  });
 });

@@ -15,6 +15,9 @@ import { RateLimiter } from '../../../src/policy/rate-limiter';
 import { TransferDestinations } from '../../../src/policy/transfer-destinations';
 import { MemoryCallStore } from '../../../src/store/call-store';
 import { RecordWriter } from '../../../src/store/record-writer';
+import type { StoreBatch } from '../../../src/store/call-store';
+import { WebhookPublisher } from '../../../src/webhooks/webhook-events';
+import { callChannelId } from '../../../src/call/ari-ids';
 import { FakeCallControl } from '../../fakes/fake-call-control';
 import { FakeLinkOpener } from '../../fakes/fake-link';
 import { waitFor } from '../../helpers/wait-for';
@@ -37,13 +40,25 @@ const settings: CallSettings = {
   releaseStepTimeoutMs: 200,
 };
 
+/** A memory store that can be made to fail; it records what each successful write carried. */
+class FlakyStore extends MemoryCallStore {
+  isFailing = false;
+  readonly batches: StoreBatch[] = [];
+  override async write(batch: StoreBatch): Promise<void> {
+    if (this.isFailing) throw new Error('disk full');
+    this.batches.push(batch);
+    return super.write(batch);
+  }
+}
+
 function setup() {
   const log = silentLogger();
   const router = new AriEventRouter(log);
   const control = new FakeCallControl(router);
   const links = new FakeLinkOpener();
-  const store = new MemoryCallStore();
-  const writer = new RecordWriter({ store, log });
+  const store = new FlakyStore();
+  let failures = 0;
+  const writer = new RecordWriter({ store, log, retryMinMs: 5, retryMaxMs: 10, onWriteError: () => void (failures += 1) });
   const events = new CallEventBus(log);
   const seen: SequencedCallEvent[] = [];
   events.subscribe((e) => seen.push(e));
@@ -61,10 +76,25 @@ function setup() {
     events,
     metrics: new GatewayMetrics({ isDefaultMetricsEnabled: false }),
     integrationMetrics,
+    webhooks: new WebhookPublisher({ destinations: ['https://crm.example/hook'] }),
     inbound: { isEnabled: false, agents: {} },
     admission: { maxConcurrentCalls: 10, attemptLimiter: new RateLimiter({ burst: 100, perMinute: 100 }) },
   });
-  return { control, links, store, writer, seen, registry, service };
+  return { control, links, store, writer, seen, registry, service, failures: () => failures };
+}
+
+/** The types and statuses of the outbox rows of call `id`, in outbox order. */
+async function webhookTrail(store: MemoryCallStore, id: string): Promise<string[]> {
+  const rows = await store.outbox.claimDue(Number.MAX_SAFE_INTEGER, 1, 100);
+  // Rows of one call are handed out one at a time: deliver each to see the next.
+  const trail: string[] = [];
+  for (let row = rows.find((r) => r.orderKey === `call:${id}`); row !== undefined; ) {
+    const body = JSON.parse(row.body) as { type: string; data: { status: string } };
+    trail.push(`${body.type} ${body.data.status}`);
+    await store.outbox.delivered(row.seq);
+    row = (await store.outbox.claimDue(Number.MAX_SAFE_INTEGER, 1, 100)).find((r) => r.orderKey === `call:${id}`);
+  }
+  return trail;
 }
 
 describe('CallService: heard transcript and agent signals', () => {
@@ -118,5 +148,41 @@ describe('CallService: heard transcript and agent signals', () => {
     assert.match(text, /voice_gateway_agent_signals_total\{kind="context_usage"\} 1/);
     await s.service.hangupCall(view.id);
     await s.service.stop(0);
+  });
+
+  describe('webhook events', () => {
+    it('call.status for each status and call.ended with the final record, each written with its change', async () => {
+      const s = setup();
+      const view = await s.service.startCall({ phoneNumber: '+79990001122' }, { id: 't' });
+      await waitFor(() => s.links.last);
+      s.control.emit({ type: 'ChannelStateChange', channel: { id: callChannelId(view.id), name: 'PJSIP/carrier-1', state: 'Ringing' } });
+      s.control.emit({ type: 'ChannelDestroyed', cause: 17, cause_txt: 'User busy', channel: { id: callChannelId(view.id), name: 'PJSIP/carrier-1', state: 'Ringing' } });
+      await waitFor(async () => (await s.service.getCall(view.id)).status === 'busy');
+      await s.writer.flush(1000);
+      assert.deepEqual(await webhookTrail(s.store, view.id), ['call.status dialing', 'call.status ringing', 'call.status busy', 'call.ended busy']);
+      // Every event came in the same write as the summary it reports.
+      for (const batch of s.store.batches) {
+        for (const row of batch.outbox ?? []) {
+          const data = (JSON.parse(row.body) as { data: { id: string; status: string } }).data;
+          assert.ok(batch.summaries.some((sum) => sum.id === data.id), `${row.type} written without its record`);
+        }
+      }
+      const ended = JSON.parse((s.store.batches.flatMap((b) => b.outbox ?? []).find((r) => r.type === 'call.ended'))!.body) as { data: { transcript: unknown[]; hangup_cause: number } };
+      assert.equal(ended.data.hangup_cause, 17);
+      assert.deepEqual(ended.data.transcript, []);
+    });
+
+    it('a store outage delays the events, loses none and keeps their order', async () => {
+      const s = setup();
+      const view = await s.service.startCall({ phoneNumber: '+79990001122' }, { id: 't' });
+      await waitFor(() => s.links.last);
+      s.store.isFailing = true;
+      s.control.emit({ type: 'ChannelStateChange', channel: { id: callChannelId(view.id), name: 'PJSIP/carrier-1', state: 'Ringing' } });
+      await waitFor(() => s.failures() >= 2, { what: 'two failed writes' });
+      await s.service.hangupCall(view.id);
+      s.store.isFailing = false;
+      assert.equal(await s.writer.flush(2000), 0);
+      assert.deepEqual(await webhookTrail(s.store, view.id), ['call.status dialing', 'call.status ringing', 'call.status failed', 'call.ended failed']);
+    });
   });
 });
