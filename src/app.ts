@@ -20,6 +20,10 @@ import { hasWebhookOutbox, type WebhookOutbox } from './store/webhook-outbox';
 import { WebhookAdmin } from './webhooks/webhook-admin';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer';
 import { WebhookPublisher } from './webhooks/webhook-events';
+import { CampaignRunner } from './campaign/campaign-runner';
+import { CampaignService } from './campaign/campaign-service';
+import { CampaignReporter } from './campaign/campaign-views';
+import { hasCampaignStore } from './store/campaign-store';
 import { ResamplerPool } from './audio/resampler';
 import { createLocalLinkOpener } from './media/local-link';
 import type { LinkOpener } from './media/conversation-link';
@@ -60,6 +64,9 @@ export class App {
   readonly #policy: DestinationPolicy;
   readonly #outbox: WebhookOutbox | undefined;
   readonly #deliverer: WebhookDeliverer | undefined;
+  /** Campaigns, when the store keeps them. */
+  readonly campaigns: CampaignService | undefined;
+  readonly #campaignRunner: CampaignRunner | undefined;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
 
@@ -182,6 +189,33 @@ export class App {
         },
       },
     });
+    if (hasCampaignStore(this.store)) {
+      const reporter = new CampaignReporter(this.events, this.webhooks);
+      const wakeDeliverer = (): void => this.#deliverer?.wake();
+      const campaignLog = log.child({ component: 'campaigns' });
+      this.#campaignRunner = new CampaignRunner({
+        store: this.store.campaigns,
+        dialer: this.calls,
+        bus: this.events,
+        reporter,
+        log: campaignLog,
+        metrics: this.integrationMetrics,
+        onOutboxWritten: wakeDeliverer,
+      });
+      this.campaigns = new CampaignService({
+        store: this.store.campaigns,
+        runner: this.#campaignRunner,
+        reporter,
+        destinationGuard: {
+          assertAllowed: (phoneNumber, callerId) => {
+            policy.assertAllowed(phoneNumber);
+            callerIds.assertAllowed(callerId);
+          },
+        },
+        log: campaignLog,
+        onOutboxWritten: wakeDeliverer,
+      });
+    }
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
       if (isReconnect) this.metrics.ariReconnected();
@@ -223,9 +257,12 @@ export class App {
         this.#outbox === undefined
           ? undefined
           : new WebhookAdmin({ outbox: this.#outbox, destinations: c.webhookUrls, onRedeliver: () => this.#deliverer?.wake() }),
+      campaigns: this.campaigns,
     });
     await this.#server.start();
     this.#deliverer?.start();
+    // After the crash recovery above: attempts a crash left open are settled from their calls' records.
+    this.#campaignRunner?.start();
     this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
@@ -251,11 +288,14 @@ export class App {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
-    // New calls get 503 at once; the API stays up during the grace period so their progress can be read.
+    // Campaigns dial no more; then new calls get 503 at once, and the API stays up during the grace
+    // period so their progress can be read.
+    await this.#campaignRunner?.stop();
     const left = await this.calls.stop(graceMs);
     if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
     await this.#server?.stop({ timeout: 2000 });
     await this.ari.stop();
+    await this.#campaignRunner?.close();
     const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
     if (unwritten > 0) this.log.error({ unwritten }, 'call records not written at shutdown (the store is failing)');
     this.writer.close();

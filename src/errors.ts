@@ -70,3 +70,9 @@ export class RateLimitError extends BridgeError {
     this.retryAfterMs = retryAfterMs;
   }
 }
+
+/** A resource other than a call does not exist (404, `code` names what: CAMPAIGN_NOT_FOUND…). */
+export class NotFoundError extends BridgeError {}
+
+/** The request does not fit the resource's state (409), e.g. pausing a campaign that is over. */
+export class ConflictError extends BridgeError {}

@@ -9,6 +9,8 @@ import {
   AriError,
   BridgeError,
   CallNotFoundError,
+  ConflictError,
+  NotFoundError,
   PolicyError,
   RateLimitError,
   ServiceUnavailableError,
@@ -23,7 +25,8 @@ export const RETRY_AFTER_S = 5;
  * | error                                   | HTTP                          |
  * |-----------------------------------------|-------------------------------|
  * | Boom                                    | unchanged                     |
- * | CallNotFoundError                       | 404                           |
+ * | CallNotFoundError, NotFoundError        | 404                           |
+ * | ConflictError                           | 409                           |
  * | PolicyError                             | 403, names `field`            |
  * | RateLimitError                          | 429 + Retry-After (its wait)  |
  * | ServiceUnavailableError                 | 503 + Retry-After             |
@@ -42,8 +45,11 @@ export function toBoom(err: unknown): Boom.Boom {
   if (Boom.isBoom(err)) {
     return err;
   }
-  if (err instanceof CallNotFoundError) {
+  if (err instanceof CallNotFoundError || err instanceof NotFoundError) {
     return withCode(Boom.notFound(err.message), err);
+  }
+  if (err instanceof ConflictError) {
+    return withCode(Boom.conflict(err.message), err);
   }
   if (err instanceof PolicyError) {
     const boom = withCode(Boom.forbidden(`"${err.field}": ${err.message}`), err);

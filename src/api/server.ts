@@ -11,6 +11,7 @@ import type { ValidationErrorItem } from 'joi';
 import type { Logger } from 'pino';
 import type { CallApi } from '../model/call-api';
 import type { WebhookApi } from '../model/webhook-api';
+import type { CampaignApi } from '../model/campaign';
 import type { CallEventBus } from '../events/call-events';
 import type { GatewayMetrics } from '../metrics/metrics';
 import { registerTokenAuth } from './auth';
@@ -24,6 +25,7 @@ import { SSE_DEFAULT_MAX_STREAMS, eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 import { metricsRoutes } from './routes/metrics';
 import { webhookRoutes } from './routes/webhooks';
+import { campaignRoutes } from './routes/campaigns';
 
 /** Largest accepted request body (after decompression). Bigger bodies get 413. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
@@ -86,6 +88,8 @@ export interface ServerOptions {
   eventStreamsPerTokenMax?: number;
   /** Serve /api/webhooks (delivery status, dead letters) from this. */
   webhooks?: WebhookApi;
+  /** Serve /api/campaigns from this. */
+  campaigns?: CampaignApi;
 }
 
 /**
@@ -175,6 +179,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
           { name: 'events', description: 'Live call events (Server-Sent Events)' },
           { name: 'health', description: 'Readiness' },
           { name: 'webhooks', description: 'Webhook delivery and dead letters' },
+          { name: 'campaigns', description: 'Call campaigns: leads, windows, retries' },
         ],
         // "Authorize" in the Swagger UI; /health and /docs need no token even though the UI shows the lock.
         ...(auth.isApiAuthEnabled
@@ -187,6 +192,7 @@ export async function createServer(options: ServerOptions): Promise<Hapi.Server>
   server.route([...callRoutes(calls), ...healthRoutes(calls, version), ...dashboardRoutes({ log })]);
   if (options.metrics !== undefined) server.route(metricsRoutes(options.metrics, auth.metricsAuth));
   if (options.webhooks !== undefined) server.route(webhookRoutes(options.webhooks));
+  if (options.campaigns !== undefined) server.route(campaignRoutes(options.campaigns));
   if (options.events !== undefined) {
     const events = eventRoutes({
       bus: options.events,

@@ -207,7 +207,7 @@ export class CallService implements CallApi {
   }
 
   #newCall(request: StartCallRequest, origin: CallOrigin, requester: string): Call {
-    return new Call(randomUUID(), request, {
+    return new Call(request.callId ?? randomUUID(), request, {
       control: this.#deps.control,
       router: this.#deps.router,
       openLink: this.#deps.openLink,

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { BridgeMetrics, CallStatus, CallView, HeardInfo, TranscriptEntry } from '../model/call-view';
+import type { CampaignCounts, CampaignStatus, LeadView } from '../model/campaign';
 
 interface CallEventBase {
   call_id: string;
@@ -92,6 +93,19 @@ export interface MetricsTickEvent extends CallEventBase {
   metrics: BridgeMetrics;
 }
 
+/**
+ * A campaign changed: its status, or a lead reached its final state (`lead`). Not about one call:
+ * it has no `call_id`, and a stream narrowed to a call (`?call_id=`) does not get it.
+ */
+export interface CampaignEvent {
+  type: 'campaign';
+  campaign_id: string;
+  at: string;
+  status: CampaignStatus;
+  counts: CampaignCounts;
+  lead?: LeadView;
+}
+
 /** Every live call event. */
 export type CallEvent =
   | DialingEvent
@@ -112,8 +126,14 @@ export type CallEventType = CallEvent['type'];
 /** An event as delivered: with the bus-wide sequence number (1, 2, …; the SSE `id`). */
 export type SequencedCallEvent = CallEvent & { readonly seq: number };
 
+/** Everything the bus carries: call events and campaign events. */
+export type BusEvent = CallEvent | CampaignEvent;
+export type SequencedBusEvent = BusEvent & { readonly seq: number };
+
 /** Receives published events. Must not throw (errors are logged and dropped). */
 export type CallEventListener = (event: SequencedCallEvent) => void;
+/** Receives call and campaign events (subscribed with `includeCampaigns`). */
+export type BusEventListener = (event: SequencedBusEvent) => void;
 
 /** Handle of a subscription; `cancel()` is idempotent. */
 export interface CallEventSubscription {
@@ -127,8 +147,9 @@ export interface SubscribeOptions {
 }
 
 interface Subscriber {
-  readonly listener: CallEventListener;
+  readonly listener: BusEventListener;
   readonly callId: string | undefined;
+  readonly includeCampaigns: boolean;
 }
 
 /** In-process pub/sub of call events. One per process, shared by the call service, SSE and metrics. */
@@ -146,25 +167,32 @@ export class CallEventBus {
     return this.#subscribers.size;
   }
 
-  /** Deliver `event` synchronously to every matching subscriber; returns its sequence number. */
-  publish(event: CallEvent): number {
-    const sequenced: SequencedCallEvent = { ...event, seq: ++this.#seq };
+  /**
+   * Deliver `event` synchronously to every matching subscriber; returns its sequence number.
+   * Campaign events go only to subscribers that asked for them and follow no single call.
+   */
+  publish(event: BusEvent): number {
+    const sequenced: SequencedBusEvent = { ...event, seq: ++this.#seq };
+    const callId = event.type === 'campaign' ? undefined : event.call_id;
     // Snapshot: a listener may cancel itself (or others) while we iterate.
     for (const subscriber of [...this.#subscribers]) {
       if (!this.#subscribers.has(subscriber)) continue;
-      if (subscriber.callId !== undefined && subscriber.callId !== event.call_id) continue;
+      if (event.type === 'campaign' ? !subscriber.includeCampaigns || subscriber.callId !== undefined : subscriber.callId !== undefined && subscriber.callId !== callId) continue;
       try {
         subscriber.listener(sequenced);
       } catch (err) {
-        this.#log.error({ err, eventType: event.type, callId: event.call_id }, 'call event subscriber failed');
+        this.#log.error({ err, eventType: event.type, callId }, 'call event subscriber failed');
       }
     }
     return sequenced.seq;
   }
 
   /** Register `listener`; the caller must `cancel()` the returned subscription when done. */
-  subscribe(listener: CallEventListener, options: SubscribeOptions = {}): CallEventSubscription {
-    const subscriber: Subscriber = { listener, callId: options.callId };
+  subscribe(listener: CallEventListener, options?: SubscribeOptions): CallEventSubscription;
+  /** Register `listener` for call and campaign events. */
+  subscribe(listener: BusEventListener, options: SubscribeOptions & { includeCampaigns: true }): CallEventSubscription;
+  subscribe(listener: BusEventListener | CallEventListener, options: SubscribeOptions & { includeCampaigns?: boolean } = {}): CallEventSubscription {
+    const subscriber: Subscriber = { listener: listener as BusEventListener, callId: options.callId, includeCampaigns: options.includeCampaigns === true };
     this.#subscribers.add(subscriber);
     return { cancel: () => void this.#subscribers.delete(subscriber) };
   }

@@ -80,6 +80,11 @@ export type AmdMode = 'off' | 'hangup' | 'leave-message';
 /** Per-call options from `POST /api/calls`. */
 export interface StartCallRequest {
   phoneNumber: string;
+  /**
+   * The id the call gets, chosen by the caller of the service (a campaign stores it with its attempt
+   * before dialling); never taken from an API request. Default: a new random UUID.
+   */
+  callId?: string;
   agentId?: string;
   voiceId?: string;
   callerId?: string;

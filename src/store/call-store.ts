@@ -11,6 +11,7 @@ import {
   type CallRecord,
 } from '../model/call-record';
 import type { TranscriptEntry } from '../model/call-view';
+import { MemoryCampaignStore, type HasCampaignStore } from './campaign-store';
 import { MemoryWebhookOutbox, type HasWebhookOutbox, type OutboxEvent } from './webhook-outbox';
 
 /**
@@ -77,8 +78,9 @@ export interface MemoryCallStoreOptions {
 }
 
 /** Keeps the newest `capacity` records in memory, and its webhook outbox; nothing survives a restart. */
-export class MemoryCallStore implements CallStore, HasWebhookOutbox {
+export class MemoryCallStore implements CallStore, HasWebhookOutbox, HasCampaignStore {
   readonly outbox = new MemoryWebhookOutbox();
+  readonly campaigns = new MemoryCampaignStore(this.outbox);
   readonly #records = new Map<string, CallRecord>();
   readonly #capacity: number;
   readonly #nowMs: () => number;

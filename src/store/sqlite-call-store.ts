@@ -30,6 +30,8 @@ import {
 } from '../model/call-record';
 import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../model/call-view';
 import type { CallStore, CallSummary, StoreBatch, TranscriptLine } from './call-store';
+import type { HasCampaignStore } from './campaign-store';
+import { CAMPAIGN_SCHEMA, SqliteCampaignStore } from './sqlite-campaign-store';
 import { SqliteWebhookOutbox, WEBHOOK_OUTBOX_SCHEMA } from './sqlite-webhook-outbox';
 import type { HasWebhookOutbox } from './webhook-outbox';
 
@@ -130,6 +132,11 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     version: 6,
     sql: WEBHOOK_OUTBOX_SCHEMA,
   },
+  {
+    // Call campaigns: campaigns, their leads, and every call attempt (recorded before it is dialled).
+    version: 7,
+    sql: CAMPAIGN_SCHEMA,
+  },
 ];
 
 /**
@@ -210,9 +217,11 @@ const COLUMNS = [
  * `CallStore` on SQLite. Open with `SqliteCallStore.open({ path })`; the caller must `close()` it
  * (at shutdown, after the last write). Every statement is prepared once at open.
  */
-export class SqliteCallStore implements CallStore, HasWebhookOutbox {
+export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaignStore {
   /** The webhook outbox in the same database (its rows come with `write`'s batches). */
   readonly outbox: SqliteWebhookOutbox;
+  /** Campaigns in the same database (their webhook events go to the same outbox). */
+  readonly campaigns: SqliteCampaignStore;
   readonly #db: Database.Database;
   readonly #nowMs: () => number;
   readonly #selectOne: Database.Statement<[string], CallRow>;
@@ -225,6 +234,7 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox {
     this.#db = db;
     this.#nowMs = nowMs;
     this.outbox = new SqliteWebhookOutbox(db);
+    this.campaigns = new SqliteCampaignStore(db, (events) => this.outbox.add(events));
     this.#selectOne = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
     this.#selectLines = db.prepare<[string], LineRow>('SELECT * FROM transcript_lines WHERE call_id = ? ORDER BY seq');
     const upsert = db.prepare<[CallRow]>(`

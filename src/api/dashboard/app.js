@@ -7,11 +7,13 @@
  *   GET /api/calls on every (re)connect     → active calls and the last 20 outcomes
  *   GET /api/events (SSE, access_token)     → live statuses, transcript lines, metrics ticks, outcomes
  *   POST /api/calls, DELETE /api/calls/{id} → "Call" and "Hang up"
+ *   GET /api/campaigns, POST …/{id}/pause|resume|cancel → the campaigns panel (live on `campaign` events)
  *
  * Without a valid token (when the gateway wants one) only the token form shows; a 401 at any time
  * stops everything, forgets what was shown and asks again.
  */
 import { ACTIVE_STATUSES, CallBoard, MAX_OUTCOMES, TERMINAL_STATUSES } from './call-board.js';
+import { CampaignPanel } from './campaigns.js';
 import { byId, errorText, setPill } from './format.js';
 import { ApiError, GatewayClient, LiveEvents, tokenStore } from './gateway-client.js';
 import { TranscriptPanel } from './transcripts.js';
@@ -59,10 +61,23 @@ const board = new CallBoard({
   needDetail: (id) => void fetchDetail(id),
 });
 
+const campaigns = new CampaignPanel({
+  body: /** @type {HTMLTableSectionElement} */ (byId('campaigns').querySelector('tbody')),
+  empty: byId('campaigns-empty'),
+  note: byId('campaigns-note'),
+  client,
+});
+
 const stream = new LiveEvents({
   url: () => client.eventsUrl(),
-  onEvent: (event) => board.applyEvent(event),
-  onOpen: () => void resync(),
+  onEvent: (event) => {
+    board.applyEvent(event);
+    campaigns.applyEvent(event);
+  },
+  onOpen: () => {
+    void resync();
+    void campaigns.load();
+  },
   onState: (state, retryInMs) => {
     if (state === 'live') setPill(ui.streamState, 'Live', 'pill-ok');
     else if (state === 'connecting') setPill(ui.streamState, 'Events: connecting…', 'pill-unknown');
@@ -223,6 +238,7 @@ ui.signOut.addEventListener('click', () => {
 function requireToken(message) {
   stopLive();
   board.clear();
+  campaigns.clear();
   ui.board.hidden = true;
   ui.signOut.hidden = true;
   ui.auth.hidden = false;

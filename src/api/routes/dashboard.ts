@@ -40,6 +40,7 @@ export const DASHBOARD_ASSETS: readonly { readonly path: string; readonly file: 
   { path: DASHBOARD_PATH, file: 'index.html', type: 'text/html; charset=utf-8' },
   { path: `${DASHBOARD_PATH}/app.js`, file: 'app.js', type: 'text/javascript; charset=utf-8' },
   { path: `${DASHBOARD_PATH}/call-board.js`, file: 'call-board.js', type: 'text/javascript; charset=utf-8' },
+  { path: `${DASHBOARD_PATH}/campaigns.js`, file: 'campaigns.js', type: 'text/javascript; charset=utf-8' },
   { path: `${DASHBOARD_PATH}/format.js`, file: 'format.js', type: 'text/javascript; charset=utf-8' },
   { path: `${DASHBOARD_PATH}/gateway-client.js`, file: 'gateway-client.js', type: 'text/javascript; charset=utf-8' },
   { path: `${DASHBOARD_PATH}/transcripts.js`, file: 'transcripts.js', type: 'text/javascript; charset=utf-8' },

@@ -22,7 +22,7 @@ import { PassThrough } from 'node:stream';
 import type { Request, ResponseToolkit, ServerRoute } from '@hapi/hapi';
 import type { Logger } from 'pino';
 import { ServiceUnavailableError } from '../../errors';
-import type { CallEventBus, SequencedCallEvent } from '../../events/call-events';
+import type { CallEventBus, SequencedBusEvent } from '../../events/call-events';
 import type { EventStreamLimit } from '../../metrics/metrics';
 import { AUTH_ROUTE_PLUGIN, type AuthRouteOptions, tokenIdOfRequest } from '../auth';
 import { toBoom } from '../error-mapping';
@@ -82,7 +82,7 @@ export interface EventRoutes {
 }
 
 /** Format one event as an SSE frame. JSON escapes CR/LF, so `data:` is always a single line. */
-export function formatSseEvent(event: SequencedCallEvent): string {
+export function formatSseEvent(event: SequencedBusEvent): string {
   return `id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
@@ -104,9 +104,9 @@ export function eventRoutes(options: EventRoutesOptions): EventRoutes {
 
   // The bus hands one event object to every subscriber in one synchronous loop, so remembering
   // the last one serialises each event once for all streams.
-  let lastEvent: SequencedCallEvent | undefined;
+  let lastEvent: SequencedBusEvent | undefined;
   let lastFrame = '';
-  const frameOf = (event: SequencedCallEvent): string => {
+  const frameOf = (event: SequencedBusEvent): string => {
     if (event !== lastEvent) {
       lastEvent = event;
       lastFrame = formatSseEvent(event);
@@ -170,7 +170,9 @@ export function eventRoutes(options: EventRoutesOptions): EventRoutes {
     const onDisconnect = (): void => close('client-disconnected');
     const closeForShutdown = (): void => close('server-stopping');
 
-    const subscription = bus.subscribe((event) => write(frameOf(event)), callId === undefined ? {} : { callId });
+    // Campaign events are about no one call: a stream narrowed to a call does not get them.
+    const subscription =
+      callId === undefined ? bus.subscribe((event) => write(frameOf(event)), { includeCampaigns: true }) : bus.subscribe((event) => write(frameOf(event)), { callId });
     const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
     open.add(closeForShutdown);
     countClient(clientKey, 1);
