@@ -147,6 +147,7 @@ export class App {
       checkDestination: (n) => policy.check(n),
       releaseStepTimeoutMs: 3000,
       agentUserId: config.agentUserId,
+      agentConnect: { mode: config.agentConnect, preconnectMaxMs: config.agentPreconnectMaxMs },
     };
     const openLink =
       deps.openLink ??

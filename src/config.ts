@@ -89,6 +89,10 @@ export interface Config {
   readonly mcpApproval: 'auto' | 'deny';
   /** AGENT_USER_ID: the agent's `user_id` on every conversation; undefined: the other party's number. */
   readonly agentUserId: string | undefined;
+  /** AGENT_CONNECT: open the agent conversation while an outbound call rings, or on answer. */
+  readonly agentConnect: 'ringing' | 'answer';
+  /** AGENT_PRECONNECT_MAX_S, in ms: longest a conversation is held for a phone that rings. */
+  readonly agentPreconnectMaxMs: number;
 
   /** WEBHOOK_URLS: where webhook events are posted (configuration only, never a request's choice). */
   readonly webhookUrls: readonly string[];
@@ -204,6 +208,9 @@ const schema = Joi.object({
   // Deny by default: an approval lets the agent act on a remote system for a caller nobody vetted.
   MCP_APPROVAL: Joi.string().valid('auto', 'deny').default('deny'),
   AGENT_USER_ID: Joi.string().max(256).optional(),
+  AGENT_CONNECT: Joi.string().valid('ringing', 'answer').default('ringing'),
+  // The service closes a conversation after 60 s without user input; 20 s covers a usual answer time.
+  AGENT_PRECONNECT_MAX_S: Joi.number().integer().min(1).max(300).default(20),
   WEBHOOK_URLS: Joi.string()
     .custom((value: string, helpers) => (splitList(value).every(isWebhookUrl) ? value : helpers.error('any.invalid')))
     .messages({ 'any.invalid': '"WEBHOOK_URLS" must be a comma list of http:// or https:// URLs without "user:password@"' })
@@ -346,6 +353,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
     mcpApproval: str('MCP_APPROVAL') as Config['mcpApproval'],
     agentUserId: opt('AGENT_USER_ID'),
+    agentConnect: str('AGENT_CONNECT') as Config['agentConnect'],
+    agentPreconnectMaxMs: num('AGENT_PRECONNECT_MAX_S') * 1000,
     webhookUrls: Object.freeze([...new Set(splitList(v.WEBHOOK_URLS))]),
     webhookSecret: opt('WEBHOOK_SECRET'),
     webhookMaxAttempts: num('WEBHOOK_MAX_ATTEMPTS'),

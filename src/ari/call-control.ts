@@ -63,6 +63,10 @@ export interface CallControl {
   continueInDialplan(channelId: string, context: string, extension: string): Promise<void>;
   listChannels(): Promise<AriChannelJson[]>;
   listBridges(): Promise<AriBridgeJson[]>;
+  /** Plays `media` (e.g. `tone:ring`) on a channel as playback `playbackId` until it ends or is stopped. */
+  playMedia?(channelId: string, playbackId: string, media: string): Promise<void>;
+  /** Stops a playback; one already over is not an error. */
+  stopPlayback?(playbackId: string): Promise<void>;
 }
 
 /**
@@ -198,6 +202,14 @@ export class AriCallControl implements CallControl {
       throw new AriError('ARI_EXTERNAL_MEDIA_NO_ADDRESS', 'externalMedia returned no UNICASTRTP_LOCAL_ADDRESS/PORT');
     }
     return { address, port };
+  }
+
+  async playMedia(channelId: string, playbackId: string, media: string): Promise<void> {
+    await this.#do('play', (c) => c.channels.play({ channelId, media, playbackId }));
+  }
+
+  async stopPlayback(playbackId: string): Promise<void> {
+    await this.#tolerateGone('stopPlayback', (c) => c.playbacks.stop({ playbackId }));
   }
 
   async setChannelVar(channelId: string, variable: string, value: string): Promise<void> {

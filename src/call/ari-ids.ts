@@ -20,3 +20,7 @@ export function recordingName(callId: string): string {
   return `${ARI_ID_PREFIX}rec-${callId}`;
 }
 
+/** Playback of ringback to the call leg while the agent connects after answer (AGENT_CONNECT). */
+export function ringbackId(callId: string): string {
+  return `${ARI_ID_PREFIX}rb-${callId}`;
+}

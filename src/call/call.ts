@@ -10,10 +10,11 @@ import type { AgentSignal, AgentToolCall, ConversationLink, LinkOpener } from '.
 import type { CallRecord } from '../model/call-record';
 import type { AmdMode, BridgeMetrics, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
 import type { AdmissionTicket } from './admission';
+import { AgentConnect, startRingback, whileCurrent, type AgentConnectSettings } from './agent-connect';
 import { AgentLines, type LineChange } from './agent-lines';
 import { agentRequestOf } from './agent-request';
 import { runAgentTool, type AgentToolHost } from './agent-tools';
-import { bridgeId, callChannelId, recordingName } from './ari-ids';
+import { bridgeId, callChannelId, recordingName, ringbackId } from './ari-ids';
 import { CallFacts, type CallOrigin } from './call-facts';
 import { finalStatus, isEndingState, isUnansweredState, nextCallState, type CallState } from './call-state';
 import type { EndReason } from './hangup-cause';
@@ -49,6 +50,8 @@ export interface CallSettings {
   releaseStepTimeoutMs: number;
   /** AGENT_USER_ID: the agent's `user_id` for every call; absent: the other party's number. */
   agentUserId?: string;
+  /** AGENT_CONNECT and AGENT_PRECONNECT_MAX_S (src/call/agent-connect.ts); absent: while ringing, no limit. */
+  agentConnect?: AgentConnectSettings;
 }
 
 /** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
@@ -117,7 +120,7 @@ export class Call extends EventEmitter<CallEvents> {
   #state: CallState = 'dialing';
   #hasChannel = false;
   #link: ConversationLink | undefined;
-  #linkReady: Promise<ConversationLink> | undefined;
+  readonly #connect: AgentConnect;
   #isLinkReleased = false;
   #isInAmd = false;
   #isAgentEnding = false;
@@ -136,6 +139,18 @@ export class Call extends EventEmitter<CallEvents> {
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });
     this.#conversation = this.#disposers.child('conversation');
     this.#transfers = this.#createTransfers();
+    this.#connect = new AgentConnect(deps.settings.agentConnect ?? { mode: 'ringing' }, {
+      open: (signal) => this.#openLink(signal),
+      release: (link) => {
+        if (this.#link === link) this.#link = undefined;
+        link.close(1000, 'the phone is still ringing').catch((err: unknown) => this.log.debug({ err }, 'parked agent conversation did not close cleanly'));
+      },
+      isUnanswered: () => isUnansweredState(this.#state),
+      timer: (label, ms, fn) => this.#timer(label, ms, fn),
+      onFailed: (err) => this.#failInBackground('agent-error', err),
+      signal: this.#abort.signal,
+      log: this.log,
+    });
   }
 
   /** The call leg's ARI channel id. */
@@ -171,9 +186,8 @@ export class Call extends EventEmitter<CallEvents> {
     const request = this.#facts.request;
     this.#subscribeCallLeg();
     const ringTimeoutS = request.ringTimeoutS ?? settings.ringTimeoutS;
-    // Open the agent while the phone rings, so its greeting is ready at answer.
-    this.#linkReady = this.#openLink();
-    this.#linkReady.catch((err: unknown) => this.#failInBackground('agent-error', err));
+    // AGENT_CONNECT=ringing: the agent opens while the phone rings (its greeting ready at answer).
+    this.#connect.dialing();
     try {
       await control.originate({
         endpoint: `PJSIP/${dialString(request.phoneNumber)}@${settings.trunkEndpoint}`,
@@ -209,9 +223,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.#subscribeCallLeg();
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
     this.#transition('ringing');
-    this.#linkReady = this.#openLink();
     try {
-      await withTimeout(this.#linkReady, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
+      await withTimeout(this.#connect.now(), settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
       if (this.#isEnding()) return;
       await control.answer(this.#channelId);
       await control.setChannelVar(this.#channelId, 'VG_CALL_ID', this.id).catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CALL_ID'));
@@ -253,9 +266,9 @@ export class Call extends EventEmitter<CallEvents> {
 
   // ---- conversation (agent + media) --------------------------------------------------------
 
-  async #openLink(): Promise<ConversationLink> {
+  async #openLink(signal: AbortSignal): Promise<ConversationLink> {
     const startedMs = performance.now();
-    const link = await this.#deps.openLink(this.id, agentRequestOf(this.#facts.request, this.#deps.settings.agentUserId), this.#abort.signal);
+    const link = await this.#deps.openLink(this.id, agentRequestOf(this.#facts.request, this.#deps.settings.agentUserId), signal);
     // Registered before anything else can fail; runs at once if the call already ended.
     this.#conversation.defer('link', () => link.close(1000, 'call ended'));
     if (this.#conversation.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
@@ -263,7 +276,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.#facts.conversationId = link.conversationId;
     this.#emit('agentConnected', performance.now() - startedMs);
     this.log.info({ conversationId: link.conversationId, in: link.inputFormat, out: link.outputFormat }, 'agent connected');
-    link.setHandlers({
+    // A conversation parked while the phone rang (AGENT_CONNECT) says nothing more to the call.
+    link.setHandlers(whileCurrent(() => this.#link === link, {
       onTranscript: (role, text, eventId) => this.#addTranscript(role, text, eventId),
       onInterruption: () => this.#emit('interruption'),
       onEndCallRequested: () => {
@@ -284,7 +298,7 @@ export class Call extends EventEmitter<CallEvents> {
       onAgentSignal: (signal) => this.#emit('agentSignal', signal),
       onAgentLineHeard: (report) => this.#lineChanged(this.#agentLines.heard(report)),
       onAgentLineCorrected: (correction) => this.#lineChanged(this.#agentLines.corrected(correction)),
-    });
+    }));
     if (isUnansweredState(this.#state)) {
       const activity = setInterval(() => {
         if (isUnansweredState(this.#state)) link.sendUserActivity();
@@ -492,9 +506,17 @@ export class Call extends EventEmitter<CallEvents> {
   async #onAnswered(): Promise<void> {
     this.#markAnswered();
     const { control, router, settings } = this.#deps;
-    const link = await withTimeout(this.#linkReady!, settings.agentReadyTimeoutMs, () =>
-      new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
-    );
+    const connecting = this.#connect.atAnswer();
+    // Not connected yet (AGENT_CONNECT=answer, or parked while ringing): the callee hears ringback.
+    const stopRingback = connecting.isReady ? undefined : await startRingback(control, this.#channelId, ringbackId(this.id), this.log);
+    let link: ConversationLink;
+    try {
+      link = await withTimeout(connecting.link, settings.agentReadyTimeoutMs, () =>
+        new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
+      );
+    } finally {
+      await stopRingback?.();
+    }
     if (this.#isEnding()) return;
     const remote = await bridgeLegToMedia({
       control,

@@ -81,6 +81,13 @@ export class FakeCallControl implements CallControl {
     this.ops.push(`setvar ${channelId} ${variable}`);
   }
   readonly recordings = new Map<string, Buffer>();
+  async playMedia(channelId: string, playbackId: string, media: string): Promise<void> {
+    this.#failIfDown();
+    this.ops.push(`play ${channelId} ${media} ${playbackId}`);
+  }
+  async stopPlayback(playbackId: string): Promise<void> {
+    this.ops.push(`stopPlayback ${playbackId}`);
+  }
   async sendDtmf(channelId: string, digits: string): Promise<void> {
     this.#failIfDown();
     this.ops.push(`dtmf ${channelId} ${digits}`);

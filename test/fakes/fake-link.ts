@@ -105,7 +105,11 @@ export class FakeLinkOpener {
   /** Resolves opens only when the test says so (an agent that connects slowly). */
   gate: Promise<void> = Promise.resolve();
 
+  /** The abort signal of every open, in order (an open the caller gave up on is aborted). */
+  readonly signals: AbortSignal[] = [];
+
   readonly open: LinkOpener = async (_callId, request, signal) => {
+    this.signals.push(signal);
     await this.gate;
     if (signal.aborted) throw new Error('aborted');
     if (this.error) throw this.error;

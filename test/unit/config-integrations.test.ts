@@ -59,4 +59,19 @@ describe('loadConfig: integrations', () => {
       assert.throws(() => loadConfig({ ...base, WEBHOOK_RETRY_MIN_MS: '5000', WEBHOOK_RETRY_MAX_MS: '1000' }), /WEBHOOK_RETRY_MAX_MS/);
     });
   });
+
+  describe('AGENT_CONNECT and AGENT_PRECONNECT_MAX_S', () => {
+    it('connect while ringing for at most 20 s by default', () => {
+      const c = loadConfig(base);
+      assert.equal(c.agentConnect, 'ringing');
+      assert.equal(c.agentPreconnectMaxMs, 20_000);
+    });
+
+    it('take answer and another limit; refuse other values, naming them', () => {
+      const c = loadConfig({ ...base, AGENT_CONNECT: 'answer', AGENT_PRECONNECT_MAX_S: '5' });
+      assert.deepEqual([c.agentConnect, c.agentPreconnectMaxMs], ['answer', 5000]);
+      assert.throws(() => loadConfig({ ...base, AGENT_CONNECT: 'never' }), /AGENT_CONNECT/);
+      assert.throws(() => loadConfig({ ...base, AGENT_PRECONNECT_MAX_S: '0' }), /AGENT_PRECONNECT_MAX_S/);
+    });
+  });
 });
