@@ -221,7 +221,9 @@ export class CampaignRunner {
     try {
       const c = this.#campaigns.get(attempt.campaignId) ?? (await this.#o.store.getCampaign(attempt.campaignId));
       if (c === undefined) return;
-      const result = outcomeOf(status, endReason) ?? { outcome: 'failed' as const, reason: 'failed' as const };
+      // Whether it was answered is on its record (the ended event does not say).
+      const record = await this.#o.dialer.getCall(attempt.callId).catch(() => undefined);
+      const result = outcomeOf(status, endReason, (record?.answered_at ?? null) !== null) ?? { outcome: 'failed' as const, reason: 'failed' as const };
       this.#o.metrics?.campaignAttempt(result.outcome);
       const canRetry = c.status === 'running' || c.status === 'paused';
       await this.#settle(attempt, leadAfterAttempt(result, attempt.attempt, c.settings.retry, this.#nowMs(), canRetry), result.outcome);

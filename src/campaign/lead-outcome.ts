@@ -2,7 +2,7 @@
  * What an attempt's end means for its lead (pure): the outcome from the call's final status, then
  * retry or a final state by the campaign's retry policy (docs/campaigns.md).
  *
- *   completed ─────────────────────────────► completed (answered, or answering-machine)
+ *   completed, or answered then failed ────► completed (answered, or answering-machine)
  *   busy / no-answer / failed ─ attempts ≥ rule.attempts ─────────► failed (reason = outcome)
  *                             ├ the campaign was cancelled ────────► cancelled
  *                             └ otherwise ─────────────────────────► waiting (due delay_s later)
@@ -11,11 +11,18 @@ import type { LeadReason, RetryPolicy, RetryRule } from '../model/campaign';
 import type { CallStatus } from '../model/call-view';
 import type { LeadAfterAttempt } from '../store/campaign-store';
 
+const TERMINAL: readonly CallStatus[] = ['completed', 'busy', 'no-answer', 'failed'];
+
 /** How a campaign call ended, as its retry policy sees it. */
 export type AttemptOutcome = 'completed' | 'busy' | 'no-answer' | 'failed';
 
-/** The outcome of a call that ended with `status` (null while it has not ended). */
-export function outcomeOf(status: CallStatus, endReason: string | null): { outcome: AttemptOutcome; reason: LeadReason } | null {
+/**
+ * The outcome of a call that ended with `status` (null while it has not ended). A call that was
+ * answered reached its person whatever ended it afterwards (an agent error, a gateway restart):
+ * it completes the lead, so nobody is called again after talking to the agent.
+ */
+export function outcomeOf(status: CallStatus, endReason: string | null, wasAnswered = false): { outcome: AttemptOutcome; reason: LeadReason } | null {
+  if (wasAnswered && TERMINAL.includes(status)) return { outcome: 'completed', reason: endReason === 'answering-machine' ? 'answering-machine' : 'answered' };
   switch (status) {
     case 'completed':
       return { outcome: 'completed', reason: endReason === 'answering-machine' ? 'answering-machine' : 'answered' };

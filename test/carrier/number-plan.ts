@@ -40,6 +40,8 @@ export interface NumberPlan {
   answerAndCollectDtmf(): string;
   /** Answers, plays 1 kHz, and hangs up itself after `seconds` (1..9): cause 16. */
   answerThenHangUp(seconds: number): string;
+  /** Rings for `seconds` (1..9), then answers, plays 1 kHz and records: a callee slow to pick up. */
+  answerAfterRinging(seconds: number): string;
   /** SIP 486: cause 17. */
   busy(): string;
   /** Rings for 5 minutes: the originate timeout gives cause 19. */
@@ -68,6 +70,10 @@ export function createNumberPlan(runTag = String(Date.now() % 10_000).padStart(4
     answerThenHangUp: (seconds) => {
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 9) throw new Error(`seconds must be 1..9, got ${seconds}`);
       return next(`222${seconds}`);
+    },
+    answerAfterRinging: (seconds) => {
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 9) throw new Error(`seconds must be 1..9, got ${seconds}`);
+      return next(`333${seconds}`);
     },
     busy: () => next('486'),
     noAnswer: () => next('999'),

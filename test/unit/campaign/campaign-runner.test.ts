@@ -242,7 +242,7 @@ describe('CampaignRunner + CampaignService', function () {
       const dialer = new FakeDialer();
       dialer.records.set('answered-call', {
         ...makeCallView('+79990000002', 'answered-call'),
-        status: 'completed',
+        status: 'failed',
         end_reason: 'gateway-restart',
         answered_at: new Date(T0).toISOString(),
         status_history: [],

@@ -14,6 +14,12 @@ describe('lead outcome', () => {
     assert.equal(outcomeOf('ringing', null), null);
   });
 
+  it('an answered call completes the lead whatever ended it (a restart marks it failed)', () => {
+    assert.deepEqual(outcomeOf('failed', 'gateway-restart', true), { outcome: 'completed', reason: 'answered' });
+    assert.deepEqual(outcomeOf('failed', 'agent-error', true), { outcome: 'completed', reason: 'answered' });
+    assert.equal(outcomeOf('answered', null, true), null, 'still live');
+  });
+
   it('an answered call completes the lead', () => {
     assert.deepEqual(leadAfterAttempt({ outcome: 'completed', reason: 'answered' }, 1, policy, 0, true), { state: 'completed', reason: 'answered', nextAttemptMs: null });
   });
