@@ -220,6 +220,8 @@ export class App {
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
       if (isReconnect) this.metrics.ariReconnected();
+      // Campaigns start dialling once calls can be placed (after the crash recovery of start()).
+      if (this.#phase === 'started' || this.#phase === 'starting') this.#campaignRunner?.start();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
     });
   }
@@ -262,8 +264,6 @@ export class App {
     });
     await this.#server.start();
     this.#deliverer?.start();
-    // After the crash recovery above: attempts a crash left open are settled from their calls' records.
-    this.#campaignRunner?.start();
     this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
