@@ -1,5 +1,5 @@
 /**
- * Character alignment of the simulator's "speech" (notes §4.2): the text's characters spread
+ * Character alignment of the simulator's "speech": the text's characters spread
  * evenly over the utterance, and each audio chunk carries the characters that begin in it, timed
  * from the chunk's own start, as the real service sends them.
  */
