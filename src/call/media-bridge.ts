@@ -1,9 +1,11 @@
+import type { Logger } from 'pino';
 import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl, ExternalMediaAddress } from '../ari/call-control';
 import { BridgeError } from '../errors';
 import type { DisposerStack } from '../lifecycle/disposer-stack';
 import { withTimeout } from '../lifecycle/timers';
-import { bridgeId, mediaChannelId } from './ari-ids';
+import type { ConversationLink } from '../media/conversation-link';
+import { bridgeId, mediaChannelId, recordingName } from './ari-ids';
 
 export interface MediaBridgeOptions {
   control: CallControl;
@@ -50,4 +52,34 @@ export async function bridgeLegToMedia(o: MediaBridgeOptions): Promise<ExternalM
   if (o.isEnding()) return undefined;
   await control.addToBridge(brId, [o.legChannelId, emId]);
   return remote;
+}
+
+/** Options of `connectLegToAgent`: those of the bridge, plus the link and the call's wishes. */
+export interface ConnectLegOptions extends Omit<MediaBridgeOptions, 'localRtpAddress'> {
+  log: Logger;
+  link: ConversationLink;
+  /** The request asked for a recording of the bridge. */
+  isRecorded: boolean;
+}
+
+/**
+ * An answered leg meets its agent: bridged with the link's ExternalMedia channel, media started,
+ * the recording started when asked, the conversation id put on the leg for `core show channel`.
+ * Resolves undefined when the call ended meanwhile.
+ */
+export async function connectLegToAgent(o: ConnectLegOptions): Promise<{ isRecording: boolean } | undefined> {
+  const { control, link, log } = o;
+  const remote = await bridgeLegToMedia({ ...o, localRtpAddress: link.localRtpAddress });
+  if (!remote) return undefined;
+  link.start(remote);
+  let isRecording = false;
+  if (o.isRecorded) {
+    await control
+      .recordBridge(bridgeId(o.callId), recordingName(o.callId))
+      .then(() => void (isRecording = true))
+      .catch((err: unknown) => log.warn({ err }, 'could not start the recording'));
+  }
+  log.info({ conversationId: link.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
+  control.setChannelVar(o.legChannelId, 'VG_CONVERSATION_ID', link.conversationId).catch((err: unknown) => log.debug({ err }, 'could not set VG_CONVERSATION_ID'));
+  return { isRecording };
 }

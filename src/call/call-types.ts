@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import type { AriEventRouter } from '../ari/ari-event-router';
+import type { CallControl } from '../ari/call-control';
+import type { LinkOpener } from '../media/conversation-link';
+import type { CallRecord } from '../model/call-record';
+import type { BridgeMetrics, CallStatus, TranscriptEntry } from '../model/call-view';
+import type { AdmissionTicket } from './admission';
+import type { TransferAttempt, TransferSettings } from './transfer';
+
+/** The process-wide settings every call runs with (from the config). */
+export interface CallSettings {
+  ariApp: string;
+  trunkEndpoint: string;
+  callerId: string | undefined;
+  ringTimeoutS: number;
+  maxDurationS: number;
+  externalMediaFormat: 'slin' | 'alaw' | 'ulaw';
+  /** How long after answer the agent may still be connecting before the call fails. */
+  agentReadyTimeoutMs: number;
+  /** Longest goodbye we play after the agent ended the conversation. */
+  drainTimeoutMs: number;
+  /** While the phone rings, tell the agent someone is coming so it does not re-engage. */
+  ringingActivityIntervalMs: number;
+  metricsLogIntervalMs: number;
+  /** How caller keypad digits reach the agent. */
+  dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
+  /** Most DTMF digits the agent may send on one call (send_dtmf). */
+  sendDtmfMaxDigits: number;
+  transfer: TransferSettings;
+  /** Destination policy: an Error naming why a number may not be dialled, or null. */
+  checkDestination: (phoneNumber: string) => Error | null;
+  /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
+  releaseStepTimeoutMs: number;
+}
+
+/** What a call is built with. */
+export interface CallDeps {
+  control: CallControl;
+  router: AriEventRouter;
+  openLink: LinkOpener;
+  settings: CallSettings;
+  log: Logger;
+  /** A place for a transfer leg (capacity and the attempt rate limit); throws the refusal. */
+  admitTransferLeg: () => AdmissionTicket;
+}
+
+/** What a call reports, in order, to its observers (the call service). */
+export interface CallEvents {
+  status: [CallStatus];
+  /** A new transcript line, the `seq`-th of the call (0-based). */
+  transcript: [TranscriptEntry, number];
+  /** The caller barged in; queued agent audio was dropped. */
+  interruption: [];
+  /** Every METRICS_LOG_INTERVAL_MS while bridged: cumulative media counters. */
+  metrics: [BridgeMetrics];
+  /** The agent conversation is ready, `ms` after it was asked for. */
+  agentConnected: [ms: number];
+  /** The first agent audio left for the caller, `ms` after answer. */
+  firstAudio: [ms: number];
+  /** The caller pressed a key. */
+  dtmf: [digit: string];
+  /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */
+  amd: [result: string, cause: string];
+  /** The agent asked for a transfer (allowed or refused). */
+  transferAttempt: [TransferAttempt];
+  /** The caller now talks to `phoneNumber`; the agent has left. */
+  transferred: [phoneNumber: string];
+  /** An agent audio frame too big for the playout queue was refused. */
+  frameRefused: [bytes: number];
+  ended: [CallRecord];
+}
+
+/** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
+export const AMD_CONTEXT = 'vg-amd';
