@@ -123,16 +123,28 @@ describe('RtpMediaSession (real UDP)', function () {
     assert.equal(gaps.silentFrames.length, 0, `silent frames ${JSON.stringify(gaps.silentFrames)}`);
   });
 
-  it('flushPlayout stops the reply at once', async () => {
+  it('flushPlayout stops the reply at once: at most the packet in flight follows, then the next reply', async () => {
     const s = await open('slin', 'pcm_16000', 'pcm_16000');
     s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 16000, durationMs: 3000, amplitude: 8000 })));
     await waitFor(() => asterisk.received.length >= 5);
     s.flushPlayout();
     const sentAtFlush = asterisk.received.length;
     assert.equal(s.playoutQueuedMs, 0);
-    await s.waitPlayoutDrained(200);
-    // Allow the one packet that may have been in flight.
-    assert.ok(asterisk.received.length <= sentAtFlush + 1, `${asterisk.received.length - sentAtFlush} packets after flush`);
+    // Let the pacer run ten more slots with nothing to send, then queue a new reply: everything
+    // sent before the new reply's first packet is what leaked past the flush.
+    const ticksAtFlush = s.diagnostics().pacer.ticks;
+    await waitFor(() => s.diagnostics().pacer.ticks >= ticksAtFlush + 10, { what: '10 pacer slots after the flush' });
+    s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 660, rateHz: 16000, durationMs: 200, amplitude: 8000 })));
+    const freqOf = (i: number): number => dominantFrequencyHz(readPcm16BE(asterisk.received[i]!.packet.payload), 8000);
+    const firstNew = await waitFor(
+      () => {
+        for (let i = sentAtFlush; i < asterisk.received.length; i++) if (Math.abs(freqOf(i) - 660) < 60) return i;
+        return undefined;
+      },
+      { what: 'the next reply' },
+    );
+    const leaked = firstNew - sentAtFlush;
+    assert.ok(leaked <= 1, `${leaked} packets of the flushed reply after the flush`);
   });
 
   it('ulaw ExternalMedia with a ulaw_8000 agent passes bytes through untouched both ways', async () => {
