@@ -81,6 +81,17 @@ describe('RtpMediaSession (real UDP)', function () {
   });
   after(() => pool.close());
 
+  it('takes its two resamplers from the pool and gives them back on close (closing twice gives back nothing more)', async () => {
+    const before = pool.stats();
+    const s = await open('slin', 'pcm_16000', 'pcm_24000');
+    assert.equal(pool.stats().inUse, before.inUse + 2);
+    await s.close();
+    await s.close();
+    const after = pool.stats();
+    assert.equal(after.inUse, before.inUse);
+    assert.equal(after.idle, before.idle + (after.created - before.created), 'every engine it used is idle again');
+  });
+
   it('caller 1 kHz slin (big-endian, 8 kHz) reaches the agent as 1 kHz s16le at 16 kHz in 20 ms chunks', async () => {
     const s = await open('slin', 'pcm_16000', 'pcm_16000');
     const tone = generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 600, amplitude: 8000 });
