@@ -11,6 +11,7 @@ import pino from 'pino';
 import { ResamplerPool } from '../src/audio/resampler';
 import type { RtpMediaSession } from '../src/media/media-session';
 import { createLocalLinkOpener } from '../src/media/local-link';
+import { MediaClock } from '../src/media/media-clock';
 import type { ConversationLink } from '../src/media/conversation-link';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const measure = new GatewayMeasure(); // its recorders are preallocated: before the baseline
   const base = memorySnapshot();
   const pool = new ResamplerPool({ maxIdle: spec.calls * 2 });
+  const mediaClock = new MediaClock({ clock: measure.probe.clock });
   const warmStartMs = performance.now();
   await warmPool(pool, spec);
   const poolWarmMs = performance.now() - warmStartMs;
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const sessions: RtpMediaSession[] = [];
   const open = createLocalLinkOpener({
     agent: { apiUrl: spec.simUrl, apiKey: undefined, defaultAgentId: simAgentId(spec.agentFormat), connectTimeoutMs: 15_000 },
-    media: { config, pool, log, clock: measure.probe.clock },
+    media: { config, pool, mediaClock, log, clock: measure.probe.clock },
     log,
     onOpened: ({ client, media }) => {
       sessions.push(media);

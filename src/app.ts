@@ -17,8 +17,12 @@ import { TransferDestinations } from './policy/transfer-destinations';
 import { SqliteCallStore } from './store/sqlite-call-store';
 import { ResamplerPool } from './audio/resampler';
 import { createLocalLinkOpener } from './media/local-link';
+import { MediaClock } from './media/media-clock';
+import type { MediaConfig } from './media/media-session';
+import { MediaWorkerPool } from './media/worker/worker-pool';
 import type { LinkOpener } from './media/conversation-link';
 import type { Config } from './config';
+import type { LogLevel } from './logger';
 
 export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
 
@@ -47,7 +51,9 @@ export class App {
   readonly events: CallEventBus;
   readonly metrics = new GatewayMetrics();
   readonly #metricsSubscription: CallEventSubscription;
-  readonly #resamplers: ResamplerPool;
+  #resamplers: ResamplerPool | undefined;
+  #mediaClock: MediaClock | undefined;
+  #workers: MediaWorkerPool | undefined;
   readonly #policy: DestinationPolicy;
   #server: Server | undefined;
   #phase: AppPhase = 'stopped';
@@ -63,9 +69,6 @@ export class App {
       app: config.ariApp,
       log: log.child({ component: 'ari' }),
     });
-    // Two resamplers per call: keep enough idle engines that call churn does not create new ones
-    // (each creation blocks the event loop for 10-40 ms; docs/performance.md).
-    this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
     this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
     this.writer = new RecordWriter({ store: this.store, log: log.child({ component: 'store' }), onWriteError: () => this.metrics.storeError() });
     this.events = new CallEventBus(log.child({ component: 'events' }));
@@ -104,18 +107,7 @@ export class App {
       checkDestination: (n) => policy.check(n),
       releaseStepTimeoutMs: 3000,
     };
-    const openLink =
-      deps.openLink ??
-      createLocalLinkOpener({
-        agent: {
-          apiUrl: config.elevenLabsApiUrl,
-          apiKey: config.elevenLabsApiKey,
-          defaultAgentId: config.elevenLabsAgentId,
-          connectTimeoutMs: config.agentConnectTimeoutMs,
-        },
-        media: { config, pool: this.#resamplers, log: log.child({ component: 'media' }) },
-        log: log.child({ component: 'agent' }),
-      });
+    const openLink = deps.openLink ?? this.#mediaOpener(config, log);
     this.calls = new CallService({
       control,
       router: this.router,
@@ -147,6 +139,51 @@ export class App {
       if (isReconnect) this.metrics.ariReconnected();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
     });
+  }
+
+  /**
+   * Where the calls' media runs: MEDIA_WORKERS threads (each with its own resampler pool and media
+   * clock), or this thread when it is 0 (docs/architecture.md#media-workers).
+   */
+  #mediaOpener(config: Config, log: Logger): LinkOpener {
+    const agent = {
+      apiUrl: config.elevenLabsApiUrl,
+      apiKey: config.elevenLabsApiKey,
+      defaultAgentId: config.elevenLabsAgentId,
+      connectTimeoutMs: config.agentConnectTimeoutMs,
+    };
+    const media: MediaConfig = {
+      externalMediaHost: config.externalMediaHost,
+      externalMediaAdvertiseHost: config.externalMediaAdvertiseHost,
+      externalMediaFormat: config.externalMediaFormat,
+      rtpPortMin: config.rtpPortMin,
+      rtpPortMax: config.rtpPortMax,
+      audioChunkSizeMs: config.audioChunkSizeMs,
+      resamplerConverter: config.resamplerConverter,
+    };
+    if (config.mediaWorkers === 0) {
+      this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
+      this.#mediaClock = new MediaClock();
+      return createLocalLinkOpener({ agent, media: { config: media, pool: this.#resamplers, mediaClock: this.#mediaClock, log: log.child({ component: 'media' }) }, log: log.child({ component: 'agent' }) });
+    }
+    this.#workers = new MediaWorkerPool({
+      workers: config.mediaWorkers,
+      setup: {
+        agent,
+        media,
+        logLevel: log.level as LogLevel | 'silent',
+        // Two resamplers per call, calls spread over the workers.
+        resamplerMaxIdle: Math.ceil((2 * config.maxConcurrentCalls) / config.mediaWorkers),
+        statsIntervalMs: 250,
+      },
+      log: log.child({ component: 'media' }),
+    });
+    return this.#workers.open;
+  }
+
+  /** The media worker threads (absent with MEDIA_WORKERS=0), e.g. for fault drills. */
+  get mediaWorkers(): MediaWorkerPool | undefined {
+    return this.#workers;
   }
 
   get phase(): AppPhase {
@@ -214,7 +251,9 @@ export class App {
     const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
     if (unwritten > 0) this.log.error({ unwritten }, 'call records not written at shutdown (the store is failing)');
     this.writer.close();
-    this.#resamplers.close();
+    await this.#workers?.stop();
+    this.#mediaClock?.stop();
+    this.#resamplers?.close();
     this.#metricsSubscription.cancel();
     await this.store.close();
     this.#phase = 'stopped';

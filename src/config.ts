@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import Joi from 'joi';
 import { parseHost } from './api/host-syntax';
 import { isLoopbackHost } from './api/loopback';
@@ -84,6 +85,8 @@ export interface Config {
   readonly inboundRateLimitPerMinute: number;
   /** How long a write of call records waits for another connection's lock, ms. */
   readonly callDbBusyTimeoutMs: number;
+  /** Media worker threads (agent sockets, RTP, resampling, playout); 0 runs media on the main thread. */
+  readonly mediaWorkers: number;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
@@ -186,6 +189,8 @@ const schema = Joi.object({
   INBOUND_RATE_LIMIT_BURST: Joi.number().integer().min(1).default(3),
   INBOUND_RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(6),
   CALL_DB_BUSY_TIMEOUT_MS: Joi.number().integer().min(0).max(10_000).default(250),
+  // One per core by default: media is the work that needs every core (docs/performance.md).
+  MEDIA_WORKERS: Joi.number().integer().min(0).max(64).default(availableParallelism()),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -302,5 +307,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     inboundRateLimitBurst: num('INBOUND_RATE_LIMIT_BURST'),
     inboundRateLimitPerMinute: num('INBOUND_RATE_LIMIT_PER_MINUTE'),
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
+    mediaWorkers: num('MEDIA_WORKERS'),
   });
 }

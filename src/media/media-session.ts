@@ -6,7 +6,8 @@ import { readPcm16LE, writePcm16LE } from '../audio/pcm';
 import { telephonyCodecFor, type TelephonyCodec } from './telephony-codec';
 import type { Resampler, ResamplerPool } from '../audio/resampler';
 import { buildRtp, type RtpPacket } from '../rtp/packet';
-import { Pacer, systemClock, type Clock } from './pacer';
+import { systemClock, type Clock, type PacerTick } from './pacer';
+import type { MediaClock, MediaClockMembership } from './media-clock';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
 import type { ConverterName } from '../audio/resampler';
@@ -17,8 +18,6 @@ import type { BridgeMetrics } from '../model/call-view';
 const MAX_PLAYOUT_QUEUE_MS = 120_000;
 /** Caller silence longer than this (Asterisk sends nothing for silence) is filled for the agent. */
 const INBOUND_SILENCE_FILL_AFTER_MS = 3 * FRAME_MS;
-/** Missed 20 ms slots sent back to back after a stall before the pacer skips ahead. */
-const MAX_CATCH_UP_TICKS = 10;
 /** A lost burst up to this long is replaced by silence, so the agent's clock stays right. */
 const MAX_LOSS_CONCEALMENT_FRAMES = 5;
 
@@ -38,7 +37,10 @@ export interface MediaConfig {
 export interface MediaSessionDeps {
   config: MediaConfig;
   pool: ResamplerPool;
+  /** The thread's playout clock: every session's 20 ms slots come from it. */
+  mediaClock: MediaClock;
   log: Logger;
+  /** Monotonic time (silence fill for the agent); default performance.now. */
   clock?: Clock;
 }
 
@@ -56,10 +58,10 @@ export interface MediaSessionOptions {
  * One call's media path over ExternalMedia RTP.
  *
  *   caller → RTP → decode (slin BE / G.711) → resample 8 kHz → agent rate → encode → chunk → agent
- *   agent → decode → resample agent rate → 8 kHz → Framer (20 ms) → Pacer → encode → RTP → caller
+ *   agent → decode → resample agent rate → 8 kHz → Framer (20 ms) → media clock → encode → RTP → caller
  *
  * With ExternalMedia `ulaw` and an agent on `ulaw_8000` bytes pass through untouched both ways.
- * Owns its UDP socket, resamplers and pacer; `close()` releases them once.
+ * Owns its UDP socket, resamplers and its place on the thread's media clock; `close()` releases them once.
  */
 export class RtpMediaSession {
   readonly #endpoint: RtpEndpoint;
@@ -75,7 +77,8 @@ export class RtpMediaSession {
   readonly #agentIn: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
   readonly #agentOut: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
   readonly #framer = new Framer({ sampleRateHz: TELEPHONY_RATE_HZ, frameMs: FRAME_MS, maxBufferedMs: MAX_PLAYOUT_QUEUE_MS, overflow: 'drop-newest' });
-  readonly #pacer: Pacer<Int16Array>;
+  readonly #mediaClock: MediaClock;
+  #membership: MediaClockMembership | undefined;
   readonly #sender: RtpSender;
   readonly #rxStats = new RtpReceiveStats();
   readonly #chunkBytes: number;
@@ -121,18 +124,7 @@ export class RtpMediaSession {
     this.#sender = new RtpSender({ payloadType: this.#codec.payloadType, clockRateHz: TELEPHONY_RATE_HZ });
     const payloadBytes = SAMPLES_PER_FRAME_8K * this.#codec.bytesPerSample;
     this.#payloadOut = Buffer.allocUnsafe(payloadBytes);
-    this.#pacer = new Pacer<Int16Array>({
-      clock: this.#clock,
-      pull: () => this.#onTick(),
-      send: (frame, tick) => this.#sendFrame(frame, tick.deadlineMs),
-      // Measured (npm run bench): after a 60-100 ms event-loop stall, skipping slots left audible
-      // gaps; a burst of up to 200 ms is absorbed by the phone's jitter buffer instead.
-      maxCatchUpTicks: MAX_CATCH_UP_TICKS,
-      onError: (err) => {
-        this.#metrics.errors += 1;
-        this.#log.error({ err }, 'playout stopped by an error');
-      },
-    });
+    this.#mediaClock = deps.mediaClock;
     endpoint.on('packet', (p) => this.#onPacket(p));
     endpoint.on('socket-error', () => {
       this.#metrics.errors += 1;
@@ -189,7 +181,13 @@ export class RtpMediaSession {
     this.#isStarted = true;
     this.#endpoint.setRemote(remote.address, remote.port);
     this.#lastInboundMs = this.#clock.now();
-    this.#pacer.start();
+    this.#membership = this.#mediaClock.join({
+      onSlot: (tick) => this.#onSlot(tick),
+      onError: (err) => {
+        this.#metrics.errors += 1;
+        this.#log.error({ err }, 'playout stopped by an error');
+      },
+    });
   }
 
   pushAgentAudio(bytes: Buffer): void {
@@ -241,23 +239,27 @@ export class RtpMediaSession {
   }
 
   playoutIssues(): { lateFrames: number; droppedFrames: number } {
-    const stats = this.#pacer.stats();
+    const stats = this.#slotStats();
     return { lateFrames: stats.lateTicks, droppedFrames: stats.skippedTicks };
   }
 
-  /** RTP receive statistics (loss, duplicates, reordering) and pacer timing, for logs and tests. */
-  diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<Pacer<Int16Array>['stats']> } {
-    return { rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() };
+  /** RTP receive statistics (loss, duplicates, reordering) and playout slot timing, for logs and tests. */
+  diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<MediaClockMembership['stats']> & { framesSent: number } } {
+    return { rx: this.#rxStats.snapshot(), pacer: { ...this.#slotStats(), framesSent: this.#metrics.ai_to_caller.packets } };
+  }
+
+  #slotStats(): ReturnType<MediaClockMembership['stats']> {
+    return this.#membership?.stats() ?? { ticks: 0, lateTicks: 0, skippedTicks: 0, stalls: 0, maxLateMs: 0 };
   }
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#pacer.stop();
+      this.#membership?.leave();
       this.#resolveDrainWaiters();
       this.#toAgent?.destroy();
       this.#fromAgent?.destroy();
       await this.#endpoint.close();
-      this.#log.debug({ rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() }, 'media closed');
+      this.#log.debug({ rx: this.#rxStats.snapshot(), playout: this.#slotStats() }, 'media closed');
     })();
     return this.#closed;
   }
@@ -320,8 +322,14 @@ export class RtpMediaSession {
 
   // ---- agent → caller ----------------------------------------------------------------------
 
-  /** Runs every 20 ms: fills caller silence for the agent, then hands the next frame to the pacer. */
-  #onTick(): Int16Array | undefined {
+  /** One 20 ms slot of the media clock: the next frame, if any, leaves now. */
+  #onSlot(tick: PacerTick): void {
+    const frame = this.#nextFrame();
+    if (frame !== undefined) this.#sendFrame(frame, tick.deadlineMs);
+  }
+
+  /** Fills caller silence for the agent, then takes the next frame to play. */
+  #nextFrame(): Int16Array | undefined {
     if (this.#clock.now() - this.#lastInboundMs > INBOUND_SILENCE_FILL_AFTER_MS) {
       this.#forwardSilence();
       this.#lastInboundMs += FRAME_MS;

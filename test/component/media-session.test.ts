@@ -5,6 +5,7 @@ import { encodeUlaw } from '../../src/audio/g711';
 import { readPcm16BE, readPcm16LE, writePcm16BE, writePcm16LE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import type { AgentAudioFormat, ExternalMediaFormat } from '../../src/audio/frame';
+import { MediaClock } from '../../src/media/media-clock';
 import { RtpMediaSession } from '../../src/media/media-session';
 import { silentLogger } from '../../src/logger';
 import { buildRtp, isRtpParseError, parseRtp, PT_L16_MONO, PT_PCMU, type RtpPacket } from '../../src/rtp/packet';
@@ -53,6 +54,7 @@ const config = (format: ExternalMediaFormat, hosts = { bind: '127.0.0.1', advert
 describe('RtpMediaSession (real UDP)', function () {
   this.timeout(15_000);
   const pool = new ResamplerPool();
+  const mediaClock = new MediaClock();
   let asterisk: FakeAsteriskRtp;
   let session: RtpMediaSession | undefined;
   const toAgent: Buffer[] = [];
@@ -67,7 +69,7 @@ describe('RtpMediaSession (real UDP)', function () {
     const remote = await asterisk.open();
     toAgent.length = 0;
     session = await RtpMediaSession.open(
-      { config: config(format, hosts), pool, log: silentLogger() },
+      { config: config(format, hosts), pool, mediaClock, log: silentLogger() },
       { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(b) },
     );
     session.start(remote);
@@ -79,7 +81,10 @@ describe('RtpMediaSession (real UDP)', function () {
     session = undefined;
     await asterisk.close();
   });
-  after(() => pool.close());
+  after(() => {
+    pool.close();
+    mediaClock.stop();
+  });
 
   it('takes its two resamplers from the pool and gives them back on close (closing twice gives back nothing more)', async () => {
     const before = pool.stats();

@@ -269,4 +269,37 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     assert.equal(view.end_reason, 'shutdown');
     await pair.expectAriIdle(5000);
   });
+
+  it('a media worker that dies ends its own calls (recorded why); the other worker\'s call plays on gap-free; new calls are placed', async function () {
+    if (process.env['E2E_MEDIA_WORKERS'] === '0') this.skip(); // the in-process run is about the other tests
+    await startApp({ greeting: { freqHz: 440, durationMs: 3000 } }, { MEDIA_WORKERS: '2' });
+    const workers = app.mediaWorkers;
+    assert.ok(workers, 'media workers are running');
+    const lostNumber = pair.numbers.answer();
+    const keptNumber = pair.numbers.answer();
+    const lost = await placeCall(lostNumber);
+    const kept = await placeCall(keptNumber);
+    await Promise.all([waitStatus(lost.id, ['answered']), waitStatus(kept.id, ['answered'])]);
+    const lostWorker = workers.workerOf(lost.id);
+    const keptWorker = workers.workerOf(kept.id);
+    assert.ok(lostWorker !== undefined && keptWorker !== undefined && lostWorker !== keptWorker, `calls on workers ${lostWorker} and ${keptWorker}`);
+    await gw.waitPlayout(kept.id, 25);
+    await workers.terminate(lostWorker);
+
+    const ended = await waitStatus(lost.id, ['failed', 'completed']);
+    assert.equal(ended.status, 'failed');
+    assert.match(ended.error ?? '', /MEDIA_WORKER_DIED/);
+    // The other call's greeting went on: the carrier heard all 3 s of it without a gap.
+    await gw.waitPlayout(kept.id, 150);
+    await endAndCheckClean(kept.id);
+    const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, keptNumber)).rxWavPath);
+    assertGapFreeTone(wav.samples, { freqHz: 440, durationMs: 3000 });
+    // A new call finds a worker (the replacement or the survivor).
+    const next = await placeCall(pair.numbers.answer());
+    await waitStatus(next.id, ['answered']);
+    await gw.waitPlayout(next.id, 10);
+    await endAndCheckClean(next.id);
+    assert.equal(workers.stats().restarts, 1);
+  });
+
 });

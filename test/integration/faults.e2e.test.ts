@@ -639,8 +639,8 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
     await api(gw.baseUrl, 'DELETE', `/api/calls/${call.id}`);
     const ended = await waitStatus(gw.baseUrl, call.id, ['completed', 'failed']);
     assert.equal(ended.end_reason, 'api');
-    const answer = await result;
-    assert.equal(answer?.isError, true, 'the transfer did not happen');
+    // No transfer happened: the tool answered with an error, or not at all (the agent left with the call).
+    assert.notEqual((await result)?.isError, false, 'the transfer did not happen');
     await pair.expectAriIdle(5000);
     assert.equal(await metricValue(gw.baseUrl, /^voice_gateway_process_faults_total\{kind="unhandled_rejection"\}/), 0);
   });
