@@ -1,8 +1,9 @@
 // Which part of src/ may import which (docs/architecture.md). Imports flow one way:
 //
-//   index → app → api → call → ari, media → agent, rtp, audio
-//                   ↘      ↘ store, events, metrics, policy
-//                     model, errors, lifecycle (leaves everyone may use)
+//   index → app → call → ari, media → agent, rtp, audio
+//           ↘      ↘ store, events, metrics, policy
+//            api → model (the CallApi contract), events, metrics, policy
+//   model, errors, lifecycle: leaves everyone may use
 //
 // `npm run lint` runs this; a new arrow is a design decision, made here on purpose.
 

@@ -275,7 +275,9 @@ export const callViewSchema = Joi.object({
   end_reason: Joi.string()
     .allow(null)
     .required()
-    .description('callee, api, agent, agent-error, ring-timeout, no-answer, busy, rejected, max-duration, answering-machine, error, shutdown or gateway-restart'),
+    .description(
+      'callee, api, agent, agent-error, ring-timeout, no-answer, busy, rejected, max-duration, answering-machine, error, shutdown, gateway-restart; refused inbound calls: at-capacity or rate-limited',
+    ),
   error: Joi.string().allow(null).required(),
   transcript: Joi.array().items(transcriptEntrySchema).required(),
   metrics: bridgeMetricsSchema.required(),

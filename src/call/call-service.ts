@@ -93,16 +93,24 @@ export class CallService implements CallApi {
   }
 
   async startCall(request: StartCallRequest, requester: CallRequester): Promise<CallView> {
-    // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
-    // request never reaches this point (the API answers 400 before).
-    this.#admission.chargeAttempt(requester.id);
-    this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
-    const ticket = this.#admission.reserve('outbound');
-    const call = this.#newCall(request, { direction: 'outbound' }, requester.id);
+    let ticket: AdmissionTicket;
+    let call: Call;
+    try {
+      // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
+      // request never reaches this point (the API answers 400 before).
+      this.#admission.chargeAttempt(requester.id);
+      this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
+      ticket = this.#admission.reserve('outbound');
+      call = this.#newCall(request, { direction: 'outbound' }, requester.id);
+    } catch (err) {
+      this.#deps.metrics.callRefused('outbound', refusalReason(err));
+      throw err;
+    }
     try {
       await this.#deps.writer.insert(call.summary());
     } catch (err) {
       ticket.release();
+      this.#deps.metrics.callRefused('outbound', 'store-unavailable');
       throw storeUnavailable(err);
     }
     this.#track(call, ticket);
@@ -302,6 +310,11 @@ export class CallService implements CallApi {
     this.#deps.writer.update(facts.summary());
     await hangUp(refusal.hangupReason);
   }
+}
+
+/** The metrics label of a refused API call: the error's stable code, lower-case. */
+function refusalReason(err: unknown): string {
+  return err instanceof BridgeError ? err.code.toLowerCase().replaceAll('_', '-') : 'error';
 }
 
 function storeUnavailable(cause: unknown): ServiceUnavailableError {

@@ -280,7 +280,7 @@ export class Call extends SafeEmitter<CallEvents> {
         this.#transition('ringing');
         return;
       case 'answered':
-        this.#onOutboundAnswered().catch((err: unknown) => this.#failInBackground('error', err));
+        this.#onOutboundAnswered().catch((err: unknown) => this.#failInBackground(err instanceof AgentConnectionError ? 'agent-error' : 'error', err));
         return;
       case 'amd-result':
         this.#onAmdResult(intent.status, intent.cause).catch((err: unknown) => this.#failInBackground('error', err));

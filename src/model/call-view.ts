@@ -49,7 +49,11 @@ export interface CallView {
   hangup_cause_text: string | null;
   /** SIP response that ended the call when Asterisk reports one (e.g. 486 busy, 404 not found). */
   hangup_sip_code: number | null;
-  /** Who or what ended the call: callee, api, agent, ring-timeout, max-duration, error, shutdown. */
+  /**
+   * Who or what ended the call: callee, api, agent, agent-error, ring-timeout, no-answer, busy,
+   * rejected, max-duration, answering-machine, error, shutdown, gateway-restart; an inbound call
+   * refused by admission: at-capacity or rate-limited (docs/api.md).
+   */
   end_reason: string | null;
   error: string | null;
   transcript: TranscriptEntry[];
