@@ -26,7 +26,7 @@ const RESTART_DELAY_MAX_MS = 30_000;
 
 interface PendingOpen {
   readonly callId: string;
-  readonly resolve: (info: LinkInfo) => void;
+  readonly resolve: (link: WorkerLink) => void;
   readonly reject: (err: Error) => void;
 }
 
@@ -119,17 +119,10 @@ export class MediaWorkerPool {
     const onAbort = (): void => this.#post(worker, { t: 'abort-open', reqId });
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const info = await new Promise<LinkInfo>((resolve, reject) => {
+      return await new Promise<WorkerLink>((resolve, reject) => {
         worker.opens.set(reqId, { callId, resolve, reject });
         this.#post(worker, { t: 'open', reqId, callId, request });
       });
-      const link = new WorkerLink(callId, info, {
-        command: (name, args) => this.#post(worker, { t: 'cmd', callId, name, args }),
-        request: (message) => this.#request(worker, message),
-        forget: () => worker.links.delete(callId),
-      });
-      worker.links.set(callId, link);
-      return link;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -142,6 +135,14 @@ export class MediaWorkerPool {
     return new Promise<void>((resolve) => {
       worker.requests.set(reqId, resolve);
       this.#post(worker, { ...message, reqId } as MainToWorker);
+    });
+  }
+
+  #linkOf(worker: MediaWorker, callId: string, info: LinkInfo): WorkerLink {
+    return new WorkerLink(callId, info, {
+      command: (name, args) => this.#post(worker, { t: 'cmd', callId, name, args }),
+      request: (message) => this.#request(worker, message),
+      forget: () => worker.links.delete(callId),
     });
   }
 
@@ -163,7 +164,12 @@ export class MediaWorkerPool {
       case 'opened': {
         const open = worker.opens.get(m.reqId);
         worker.opens.delete(m.reqId);
-        open?.resolve(m.info);
+        if (open === undefined) return;
+        // Registered now, not after the opener's await: the link's first reports (its greeting's
+        // transcript) may be the very next messages, and must find it.
+        const link = this.#linkOf(worker, open.callId, m.info);
+        worker.links.set(open.callId, link);
+        open.resolve(link);
         return;
       }
       case 'open-failed': {
