@@ -4,17 +4,18 @@ import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
 import { SafeEmitter } from '../lifecycle/safe-emitter';
 import { withTimeout } from '../lifecycle/timers';
+import type { ExternalMediaAddress } from '../ari/call-control';
 import type { ConversationLink } from '../media/conversation-link';
 import type { CallRecord } from '../model/call-record';
 import type { AmdMode, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
-import { callChannelId, recordingName } from './ari-ids';
+import { bridgeId, callChannelId, recordingName } from './ari-ids';
 import { CallConversation } from './call-conversation';
 import { CallFacts, type CallOrigin } from './call-facts';
 import { finalStatus, isEndingState, isUnansweredState, nextCallState, type CallState } from './call-state';
 import { AMD_CONTEXT, type CallDeps, type CallEvents } from './call-types';
 import type { EndReason } from './hangup-cause';
 import { interpretLegEvent, type LegIntent } from './leg-events';
-import { connectLegToAgent } from './media-bridge';
+import { createCallBridge, joinAgentMedia, startConversationMedia } from './media-bridge';
 import { CallTransfers } from './transfer';
 
 export type { CallOrigin } from './call-facts';
@@ -45,6 +46,8 @@ export class Call extends SafeEmitter<CallEvents> {
   #state: CallState = 'dialing';
   #hasChannel = false;
   #linkReady: Promise<ConversationLink> | undefined;
+  /** The agent's ExternalMedia channel in the call's bridge, joined while the phone rings. */
+  #mediaReady: Promise<ExternalMediaAddress | undefined> | undefined;
   #isInAmd = false;
   #answeredAtMs: number | undefined;
   #ended: Promise<void> | undefined;
@@ -86,8 +89,11 @@ export class Call extends SafeEmitter<CallEvents> {
   }
 
   /**
-   * Places the call. Resolves once Asterisk accepted the originate (the phone is being dialled);
-   * rejects, with the call already ended as failed, if it did not.
+   * Places the call: the call's bridge, the leg created in Stasis and put into the bridge, then
+   * dialled. Resolves once the phone is being dialled; rejects, with the call already ended as
+   * failed, if Asterisk refused. The agent connects meanwhile and its ExternalMedia channel joins
+   * the bridge while the phone rings, so the answer starts the audio with no ARI request
+   * (docs/asterisk.md#early-bridge).
    */
   async start(): Promise<void> {
     if (this.#facts.origin.direction !== 'outbound') throw new Error('start() is for outbound calls; use accept()');
@@ -98,24 +104,35 @@ export class Call extends SafeEmitter<CallEvents> {
     // Open the agent while the phone rings, so its greeting is ready at answer.
     this.#linkReady = this.#openLink();
     this.#linkReady.catch((err: unknown) => this.#failInBackground('agent-error', err));
+    const callerId = request.callerId ?? settings.callerId;
+    // A created channel enters Stasis a moment after the request returns; bridging it before then
+    // fails with 422 (docs/asterisk.md#the-bridging-race).
+    const inStasis = new Promise<void>((resolve) => {
+      const sub = this.#deps.router.subscribe(this.#channelId, () => resolve(), ['StasisStart']);
+      this.#disposers.defer('leg-stasis-subscription', () => sub.cancel(), 'last');
+    });
     try {
-      await control.originate({
+      await createCallBridge(control, this.#disposers, this.id);
+      await control.createChannel({
         endpoint: `PJSIP/${request.phoneNumber.replace(/^\+/, '')}@${settings.trunkEndpoint}`,
         channelId: this.#channelId,
         app: settings.ariApp,
         appArgs: `outbound,${this.id}`,
-        callerId: request.callerId ?? settings.callerId,
-        timeoutS: ringTimeoutS,
         formats: 'alaw,ulaw',
-        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: request.agentId ?? 'default' },
+        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: request.agentId ?? 'default', ...(callerId === undefined ? {} : { 'CALLERID(num)': callerId }) },
       });
+      // Registered once the channel exists: before that there is nothing to hang up.
+      this.#hasChannel = true;
+      this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
+      await withTimeout(inStasis, 3000, () => new BridgeError('LEG_NOT_IN_STASIS', 'the call leg did not enter Stasis'));
+      await control.addToBridge(bridgeId(this.id), [this.#channelId]);
+      await control.dial(this.#channelId, ringTimeoutS);
     } catch (err) {
       await this.#fail('error', err);
       throw err;
     }
-    // Registered after originate succeeded: before that there is no channel to hang up.
-    this.#hasChannel = true;
-    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
+    this.#mediaReady = this.#joinMedia();
+    this.#mediaReady.catch((err: unknown) => this.#failInBackground('error', err));
     // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
     this.#timer('ring-guard', (ringTimeoutS + 10) * 1000, () => {
       if (isUnansweredState(this.#state)) this.#endInBackground('ring-timeout');
@@ -123,8 +140,8 @@ export class Call extends SafeEmitter<CallEvents> {
   }
 
   /**
-   * Takes an inbound call that is in Stasis and ringing: connects the agent first (the caller hears
-   * ringing meanwhile), then answers and bridges. Never rejects; failures end the call.
+   * Takes an inbound call that is in Stasis and ringing: connects the agent and builds the media
+   * path first (the caller hears ringing meanwhile), then answers. Never rejects; failures end the call.
    */
   async accept(): Promise<void> {
     if (this.#facts.origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
@@ -135,7 +152,10 @@ export class Call extends SafeEmitter<CallEvents> {
     this.#transition('ringing');
     this.#linkReady = this.#openLink();
     try {
-      await withTimeout(this.#linkReady, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
+      await createCallBridge(control, this.#disposers, this.id);
+      await control.addToBridge(bridgeId(this.id), [this.#channelId]);
+      this.#mediaReady = this.#joinMedia();
+      await withTimeout(this.#mediaReady, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
       if (this.#isEnding()) return;
       await control.answer(this.#channelId);
       await control.setChannelVar(this.#channelId, 'VG_CALL_ID', this.id).catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CALL_ID'));
@@ -314,7 +334,8 @@ export class Call extends SafeEmitter<CallEvents> {
     this.log.info({ amd: status, cause }, 'answering machine detection');
     if (status === 'MACHINE' && this.#facts.request.amd === 'hangup') return this.end('answering-machine');
     // HUMAN, NOTSURE, or a machine that should get a message: AMD has waited for the greeting to
-    // end, so the agent does not talk over it.
+    // end, so the agent does not talk over it. Leaving Stasis took the leg out of the bridge.
+    await this.#deps.control.addToBridge(bridgeId(this.id), [this.#channelId]);
     await this.#onAnswered();
   }
 
@@ -330,30 +351,24 @@ export class Call extends SafeEmitter<CallEvents> {
     });
   }
 
-  /** The far end is there: bridge it with the agent's media (and record, if asked). */
+  /** The far end is there: its audio and the agent's start flowing (and the recording, if asked). */
   async #onAnswered(): Promise<void> {
     this.#markAnswered();
-    const { control, router, settings } = this.#deps;
-    const link = await withTimeout(this.#linkReady!, settings.agentReadyTimeoutMs, () =>
-      new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
-    );
-    if (this.#isEnding()) return;
-    const connected = await connectLegToAgent({
+    const { control, settings } = this.#deps;
+    const notReady = (): AgentConnectionError => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true });
+    const link = await withTimeout(this.#linkReady!, settings.agentReadyTimeoutMs, notReady);
+    const remote = await withTimeout(this.#mediaReady!, settings.agentReadyTimeoutMs, notReady);
+    if (this.#isEnding() || remote === undefined) return;
+    const started = await startConversationMedia({
       control,
-      router,
       log: this.log,
-      callDisposers: this.#disposers,
-      mediaDisposers: this.#conversationDisposers,
-      app: settings.ariApp,
-      format: settings.externalMediaFormat,
+      link,
+      remote,
       callId: this.id,
       legChannelId: this.#channelId,
-      link,
       isRecorded: this.#facts.request.record === true,
-      isEnding: () => this.#isEnding(),
     });
-    if (!connected) return;
-    this.#facts.isRecording = connected.isRecording;
+    this.#facts.isRecording = started.isRecording;
     const metricsTimer = setInterval(() => {
       if (this.#conversation.link === undefined) return;
       this.#refreshMetrics();
@@ -361,6 +376,22 @@ export class Call extends SafeEmitter<CallEvents> {
       this.#emit('metrics', this.#facts.metrics);
     }, settings.metricsLogIntervalMs);
     this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
+  }
+
+  /** The agent's ExternalMedia channel joins the bridge as soon as the agent is connected. */
+  async #joinMedia(): Promise<ExternalMediaAddress | undefined> {
+    const link = await this.#linkReady!;
+    const { control, router, settings } = this.#deps;
+    return joinAgentMedia({
+      control,
+      router,
+      mediaDisposers: this.#conversationDisposers,
+      app: settings.ariApp,
+      format: settings.externalMediaFormat,
+      callId: this.id,
+      localRtpAddress: link.localRtpAddress,
+      isEnding: () => this.#isEnding(),
+    });
   }
 
   // ---- teardown ----------------------------------------------------------------------------

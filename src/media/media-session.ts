@@ -267,6 +267,9 @@ export class RtpMediaSession {
   // ---- caller → agent ----------------------------------------------------------------------
 
   #onPacket(packet: RtpPacket): void {
+    // The bridge is built while the phone rings: what arrives before the answer is the network's
+    // ringback or early media, not the caller, and the agent must not hear it.
+    if (!this.#isStarted) return;
     if (packet.payloadType !== this.#codec.payloadType) {
       this.#metrics.errors += 1;
       return;
