@@ -66,7 +66,7 @@ export class App {
     // Two resamplers per call: keep enough idle engines that call churn does not create new ones
     // (each creation blocks the event loop for 10-40 ms; docs/performance.md).
     this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
-    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
+    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs, nodeId: config.nodeId });
     this.writer = new RecordWriter({ store: this.store, log: log.child({ component: 'store' }), onWriteError: () => this.metrics.storeError() });
     this.events = new CallEventBus(log.child({ component: 'events' }));
     this.#metricsSubscription = this.metrics.observeBus(this.events);
@@ -103,6 +103,7 @@ export class App {
       },
       checkDestination: (n) => policy.check(n),
       releaseStepTimeoutMs: 3000,
+      nodeId: config.nodeId,
     };
     const openLink =
       deps.openLink ??

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import Joi from 'joi';
 import { parseHost } from './api/host-syntax';
 import { isLoopbackHost } from './api/loopback';
@@ -84,11 +85,15 @@ export interface Config {
   readonly inboundRateLimitPerMinute: number;
   /** How long a write of call records waits for another connection's lock, ms. */
   readonly callDbBusyTimeoutMs: number;
+  /** NODE_ID: this gateway's name in call records and in the cluster (default: the host name). */
+  readonly nodeId: string;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
 const E164 = /^\+[1-9][0-9]{7,14}$/;
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
+/** NODE_ID, and the default taken from the host name when that fits it. */
+const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * A comma list of bearer tokens, each well formed by the rule auth parses headers with
@@ -186,6 +191,9 @@ const schema = Joi.object({
   INBOUND_RATE_LIMIT_BURST: Joi.number().integer().min(1).default(3),
   INBOUND_RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(6),
   CALL_DB_BUSY_TIMEOUT_MS: Joi.number().integer().min(0).max(10_000).default(250),
+  NODE_ID: Joi.string()
+    .pattern(NODE_ID_PATTERN)
+    .message('"NODE_ID" must be 1-64 letters, digits, _ . - (it names the node in call records and the cluster)'),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -218,6 +226,12 @@ function hasUserinfo(url: string): boolean {
 
 function isUnspecified(ip: string): boolean {
   return ip === '0.0.0.0' || /^[0:]+$/.test(ip);
+}
+
+/** The host name, cut to what NODE_ID allows; `node` when nothing of it fits. */
+function defaultNodeId(): string {
+  const name = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 64);
+  return NODE_ID_PATTERN.test(name) ? name : 'node';
 }
 
 function splitList(value: unknown): string[] {
@@ -302,5 +316,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     inboundRateLimitBurst: num('INBOUND_RATE_LIMIT_BURST'),
     inboundRateLimitPerMinute: num('INBOUND_RATE_LIMIT_PER_MINUTE'),
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
+    nodeId: opt('NODE_ID') ?? defaultNodeId(),
   });
 }

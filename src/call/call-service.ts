@@ -293,7 +293,7 @@ export class CallService implements CallApi {
   /** Ends a refused inbound call at once (never answered) with the cause the refusal chose, and records it. */
   async #refuseInbound(request: StartCallRequest, origin: CallOrigin, refusal: InboundRefusal, hangUp: (r: 'busy' | 'congestion') => Promise<void>): Promise<void> {
     const now = new Date();
-    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed');
+    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed', this.#deps.settings.nodeId ?? null);
     facts.endedAt = now;
     facts.endReason = refusal.endReason;
     facts.recordError(`${refusal.error.code}: ${refusal.error.message}`);

@@ -45,6 +45,8 @@ export interface CallSettings {
   checkDestination: (phoneNumber: string) => Error | null;
   /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
   releaseStepTimeoutMs: number;
+  /** NODE_ID, written into the record of every call this process carries. */
+  nodeId?: string;
 }
 
 /** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
@@ -120,7 +122,7 @@ export class Call extends EventEmitter<CallEvents> {
     super();
     this.id = id;
     this.#deps = deps;
-    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing');
+    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing', deps.settings.nodeId ?? null);
     this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
     this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });

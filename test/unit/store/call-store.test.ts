@@ -49,9 +49,12 @@ async function save(store: CallStore, view: CallView, history?: StatusChange[]):
   await store.write({ summaries: [summary], lines: transcript.map((entry, seq) => ({ callId: view.id, seq, entry })) });
 }
 
+/** The node the stores under test belong to (crash recovery is per node). */
+const NODE = 'node-a';
+
 const stores: [string, (nowMs: () => number) => CallStore][] = [
-  ['MemoryCallStore', (nowMs) => new MemoryCallStore({ nowMs })],
-  ['SqliteCallStore (:memory:)', (nowMs) => SqliteCallStore.open({ path: IN_MEMORY_DB_PATH, nowMs })],
+  ['MemoryCallStore', (nowMs) => new MemoryCallStore({ nowMs, nodeId: NODE })],
+  ['SqliteCallStore (:memory:)', (nowMs) => SqliteCallStore.open({ path: IN_MEMORY_DB_PATH, nowMs, nodeId: NODE })],
 ];
 
 for (const [name, create] of stores) {
@@ -179,6 +182,16 @@ for (const [name, create] of stores) {
       assert.equal((await get(viewAt(3).id))?.status, 'completed');
       assert.deepEqual(await store.markInFlightAsFailed('again'), []);
     });
+
+    it('markInFlightAsFailed leaves the calls of other nodes alone; node_id round-trips', async () => {
+      await save(store, { ...viewAt(0, 'answered'), node_id: NODE });
+      await save(store, { ...viewAt(1, 'answered'), node_id: 'node-b' });
+      await save(store, viewAt(2, 'ringing')); // a record from before calls named their node
+      assert.deepEqual([...(await store.markInFlightAsFailed('gateway restarted'))].sort(), [viewAt(0).id, viewAt(2).id]);
+      assert.equal((await get(viewAt(1).id))?.status, 'answered');
+      assert.equal((await get(viewAt(1).id))?.node_id, 'node-b');
+      assert.equal((await get(viewAt(0).id))?.node_id, NODE);
+    });
   });
 }
 
@@ -289,6 +302,25 @@ describe('SqliteCallStore on a file', () => {
     const store = openStore();
     assert.equal(store.schemaVersion, CALL_DB_SCHEMA_VERSION);
     assert.deepEqual((await store.get(done.id))?.transcript, done.transcript);
+  });
+
+  it('migration 5 names the opening node on the rows written before calls named their node', async () => {
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_version VALUES (?, ?)').run(m.version, new Date(T0).toISOString());
+    }
+    old.prepare(
+      `INSERT INTO calls (id, direction, phone_number, status, created_ms, created_at, status_history, metrics, updated_ms)
+       VALUES (?, 'outbound', ?, 'answered', ?, ?, '[]', ?, ?)`,
+    ).run(viewAt(0).id, PHONE, T0, viewAt(0).created_at, JSON.stringify(viewAt(0).metrics), T0);
+    old.close();
+    const store = SqliteCallStore.open({ path, nodeId: 'gw-1' });
+    open.push(store);
+    assert.equal((await store.get(viewAt(0).id))?.node_id, 'gw-1');
+    assert.deepEqual(await store.markInFlightAsFailed('gateway restarted'), [viewAt(0).id]);
   });
 
   it('crash recovery on reopen: in-flight calls left by the last process become failed', async () => {
