@@ -34,7 +34,8 @@ export interface StoreBatch {
 }
 
 /**
- * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts).
+ * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts),
+ * `PostgresCallStore` (src/store/postgres-call-store.ts, shared by the nodes of a cluster).
  * Asynchronous, so a store out of process (a shared database) fits the same interface. Writes come
  * from the write-behind `RecordWriter` (src/store/record-writer.ts), never from a call directly: a
  * store that fails or stalls never decides a call's fate.
