@@ -3,6 +3,7 @@
 //   index → app → api → call → ari, media → agent, rtp, audio
 //                   ↘      ↘ store, events, metrics, policy
 //                     model, errors, lifecycle (leaves everyone may use)
+//         app → cluster → api, store, events, model, errors (a node of a cluster: docs/cluster.md)
 //
 // `npm run lint` runs this; a new arrow is a design decision, made here on purpose.
 
@@ -22,6 +23,8 @@ const allowed = {
   call: ['ari', 'media', 'agent', 'store', 'events', 'metrics', 'policy', 'model', 'errors', 'lifecycle'],
   api: ['model', 'events', 'metrics', 'policy', 'errors', 'lifecycle'],
   deploy: [],
+  // Wraps the API's use-cases and adds internal routes; reads the config types only.
+  cluster: ['api', 'store', 'events', 'model', 'errors', 'lifecycle'],
 };
 
 /** Top-level modules of src/ that are leaves too. */

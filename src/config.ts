@@ -87,6 +87,25 @@ export interface Config {
   readonly callDbBusyTimeoutMs: number;
   /** NODE_ID: this gateway's name in call records and in the cluster (default: the host name). */
   readonly nodeId: string;
+  /** Set by DATABASE_URL: records in PostgreSQL and this gateway a node of a cluster (docs/cluster.md). */
+  readonly cluster: ClusterConfig | undefined;
+}
+
+/** The cluster settings (docs/cluster.md); present when DATABASE_URL is set. */
+export interface ClusterConfig {
+  /** postgres://… of the shared database. Holds a password: never log it. */
+  readonly databaseUrl: string;
+  /** CLUSTER_TOKEN: what nodes present to each other's internal routes. */
+  readonly token: string;
+  /** CLUSTER_API_URL: this node's API as the other nodes reach it; undefined = the address it listens on. */
+  readonly apiUrl: string | undefined;
+  /** CLUSTER_MAX_CONCURRENT_CALLS: legs of all nodes together; undefined = only each node's own limit. */
+  readonly maxConcurrentCalls: number | undefined;
+  readonly heartbeatMs: number;
+  /** A node whose last heartbeat is older leaves rotation, and its live calls are recorded as lost. */
+  readonly nodeTimeoutMs: number;
+  /** CLUSTER_PROBE_HOST / _PORT: where this node answers the SIP edge's OPTIONS probes; undefined = not at all. */
+  readonly probe: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
@@ -194,6 +213,22 @@ const schema = Joi.object({
   NODE_ID: Joi.string()
     .pattern(NODE_ID_PATTERN)
     .message('"NODE_ID" must be 1-64 letters, digits, _ . - (it names the node in call records and the cluster)'),
+  // The cluster (docs/cluster.md). DATABASE_URL carries a password: messages never echo it.
+  DATABASE_URL: Joi.string()
+    .uri({ scheme: ['postgres', 'postgresql'] })
+    .messages({ 'string.uri': '"DATABASE_URL" must be a postgres:// URL', 'string.uriCustomScheme': '"DATABASE_URL" must be a postgres:// URL' })
+    .optional(),
+  CLUSTER_TOKEN: Joi.string()
+    .min(32)
+    .pattern(/^[A-Za-z0-9._~+/=-]+$/)
+    .messages({ 'string.min': '"CLUSTER_TOKEN" must be at least 32 characters', 'string.pattern.base': '"CLUSTER_TOKEN" may only hold A-Z a-z 0-9 . _ ~ + / = -' })
+    .optional(),
+  CLUSTER_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }).optional(),
+  CLUSTER_MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(1_000_000).optional(),
+  CLUSTER_HEARTBEAT_MS: Joi.number().integer().min(100).max(60_000).default(2000),
+  CLUSTER_NODE_TIMEOUT_MS: Joi.number().integer().min(300).max(600_000).default(10_000),
+  CLUSTER_PROBE_HOST: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+  CLUSTER_PROBE_PORT: Joi.number().port().optional(),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -203,6 +238,13 @@ const schema = Joi.object({
   const callerIds = splitList(env.CALLER_IDS).map((n) => n.replace(/^\+/, ''));
   if (typeof env.CALLER_ID === 'string' && callerIds.length > 0 && !callerIds.includes(env.CALLER_ID.replace(/^\+/, ''))) {
     return helpers.message({ custom: '"CALLER_ID" must be one of CALLER_IDS' });
+  }
+  if (env.DATABASE_URL !== undefined && env.CLUSTER_TOKEN === undefined) {
+    return helpers.message({ custom: '"CLUSTER_TOKEN" is required with DATABASE_URL: the nodes of a cluster call each other with it' });
+  }
+  // A node missing three heartbeats in a row is gone; fewer would drop a node for one slow write.
+  if (Number(env.CLUSTER_NODE_TIMEOUT_MS) < 3 * Number(env.CLUSTER_HEARTBEAT_MS)) {
+    return helpers.message({ custom: '"CLUSTER_NODE_TIMEOUT_MS" must be at least 3 × CLUSTER_HEARTBEAT_MS' });
   }
   // Asterisk cannot send to "every interface": a wildcard bind needs a real address to advertise.
   const advertised = env.EXTERNAL_MEDIA_ADVERTISE_HOST ?? env.EXTERNAL_MEDIA_HOST;
@@ -317,5 +359,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     inboundRateLimitPerMinute: num('INBOUND_RATE_LIMIT_PER_MINUTE'),
     callDbBusyTimeoutMs: num('CALL_DB_BUSY_TIMEOUT_MS'),
     nodeId: opt('NODE_ID') ?? defaultNodeId(),
+    cluster:
+      v.DATABASE_URL === undefined
+        ? undefined
+        : Object.freeze({
+            databaseUrl: str('DATABASE_URL'),
+            token: str('CLUSTER_TOKEN'),
+            apiUrl: opt('CLUSTER_API_URL')?.replace(/\/+$/, ''),
+            maxConcurrentCalls: v.CLUSTER_MAX_CONCURRENT_CALLS === undefined ? undefined : num('CLUSTER_MAX_CONCURRENT_CALLS'),
+            heartbeatMs: num('CLUSTER_HEARTBEAT_MS'),
+            nodeTimeoutMs: num('CLUSTER_NODE_TIMEOUT_MS'),
+            probe: v.CLUSTER_PROBE_PORT === undefined ? undefined : Object.freeze({ host: str('CLUSTER_PROBE_HOST'), port: num('CLUSTER_PROBE_PORT') }),
+          }),
   });
 }

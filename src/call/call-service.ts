@@ -95,7 +95,7 @@ export class CallService implements CallApi {
   async startCall(request: StartCallRequest, requester: CallRequester): Promise<CallView> {
     // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
     // request never reaches this point (the API answers 400 before).
-    this.#admission.chargeAttempt(requester.id);
+    if (requester.isAttemptCharged !== true) this.#admission.chargeAttempt(requester.id);
     this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
     const ticket = this.#admission.reserve('outbound');
     const call = this.#newCall(request, { direction: 'outbound' }, requester.id);

@@ -73,7 +73,8 @@ export const POSTGRES_MIGRATIONS: readonly { version: number; sql: string }[] = 
       CREATE TABLE rate_buckets (
         bucket_key  TEXT PRIMARY KEY,
         tokens      DOUBLE PRECISION NOT NULL,
-        refilled_at TIMESTAMPTZ NOT NULL
+        refilled_at TIMESTAMPTZ NOT NULL,
+        is_allowed  BOOLEAN NOT NULL
       );
       CREATE TABLE capacity_reservations (
         id         UUID PRIMARY KEY,
