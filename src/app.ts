@@ -169,6 +169,8 @@ export class App {
     this.ari.on('connected', (isReconnect) => {
       if (isReconnect) this.metrics.ariReconnected();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
+      // Taking calls now: the other nodes learn it at once, not at the next heartbeat.
+      this.cluster?.beatNow().catch((err: unknown) => log.debug({ err }, 'heartbeat after ARI connect failed'));
     });
   }
 
