@@ -213,15 +213,18 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
     await bed.waitStatus(n1, onNode2.id, ['answered']);
     await bed.waitStatus(n1, onNode1.id, ['answered']);
 
+    const killedAt = Date.now();
     await n2.killGateway();
     await n2.killAsterisk();
     const lost = await bed.waitStatus(n1, onNode2.id, ['failed'], 15_000);
+    log(`kill -9 → node 2's call recorded node-lost by node 1 in ${Date.now() - killedAt} ms (CLUSTER_NODE_TIMEOUT_MS 3000)`);
     assert.equal(lost.end_reason, 'node-lost', JSON.stringify({ ...lost, transcript: undefined }));
     await pollUntil(
       async () => (seenOnNode1.some((e) => e.call_id === onNode2.id && e.type === 'ended') ? { done: true, value: undefined } : { done: false }),
       { timeoutMs: 5000, intervalMs: 100, what: "the lost call's ended event on node 1's stream" },
     );
     await bed.waitInRotation([n1]);
+    log(`kill -9 → node 2 out of Kamailio's rotation after ${Date.now() - killedAt} ms (probe every 1 s, 2 s to answer)`);
     assert.equal((await bed.api<CallView>(n1, 'GET', `/api/calls/${onNode1.id}`)).body.status, 'answered', "node 1's call goes on");
 
     const after: CallView[] = [];
@@ -245,6 +248,7 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
     assert.equal(live.node_id, 'node-2');
     await bed.waitStatus(n1, live.id, ['answered']);
     const gateway = n2.gateway!;
+    const termAt = Date.now();
     gateway.signal('SIGTERM');
     await pollUntil(async () => ((await bed.api(n2, 'GET', '/health')).status === 503 ? { done: true, value: undefined } : { done: false }), {
       timeoutMs: 10_000,
@@ -252,6 +256,7 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
       what: "node 2's /health to turn 503",
     });
     await bed.waitInRotation([n1]);
+    log(`SIGTERM → node 2 out of Kamailio's rotation after ${Date.now() - termAt} ms`);
     const outbound = await placeVia(n2, bed.numbers.answer());
     assert.equal(outbound.node_id, 'node-1', 'the draining node hands new calls over');
     const inboundNumber = bed.numbers.answer();
