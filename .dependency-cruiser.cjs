@@ -4,6 +4,7 @@
 //           ↘      ↘ store, events, metrics, policy
 //            api → model (the CallApi contract), events, metrics, policy
 //   model, errors, lifecycle: leaves everyone may use
+//   app → cluster → api, store, events, model, errors (a node of a cluster: docs/cluster.md)
 //
 // `npm run lint` runs this; a new arrow is a design decision, made here on purpose.
 
@@ -23,6 +24,8 @@ const allowed = {
   call: ['ari', 'media', 'agent', 'store', 'events', 'metrics', 'policy', 'model', 'errors', 'lifecycle'],
   api: ['model', 'events', 'metrics', 'policy', 'errors', 'lifecycle'],
   deploy: [],
+  // Wraps the API's use-cases and adds internal routes; reads the config types only.
+  cluster: ['api', 'store', 'events', 'model', 'errors', 'lifecycle'],
 };
 
 /** Top-level modules of src/ that are leaves too. */

@@ -23,6 +23,7 @@ import { MediaWorkerPool } from './media/worker/worker-pool';
 import type { LinkOpener } from './media/conversation-link';
 import type { Config } from './config';
 import type { LogLevel } from './logger';
+import { ClusterNode } from './cluster/cluster-node';
 
 export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
 
@@ -50,6 +51,8 @@ export class App {
   readonly writer: RecordWriter;
   readonly events: CallEventBus;
   readonly metrics = new GatewayMetrics();
+  /** Present with DATABASE_URL: records in PostgreSQL and this gateway one node of a cluster (docs/cluster.md). */
+  readonly cluster: ClusterNode | undefined;
   readonly #metricsSubscription: CallEventSubscription;
   #resamplers: ResamplerPool | undefined;
   #mediaClock: MediaClock | undefined;
@@ -69,7 +72,20 @@ export class App {
       app: config.ariApp,
       log: log.child({ component: 'ari' }),
     });
-    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
+    this.cluster =
+      config.cluster === undefined
+        ? undefined
+        : new ClusterNode({
+            nodeId: config.nodeId,
+            config: config.cluster,
+            maxConcurrentCalls: config.maxConcurrentCalls,
+            attemptBudget: { burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute },
+            log: log.child({ component: 'cluster' }),
+          });
+    this.store =
+      deps.store ??
+      this.cluster?.store ??
+      SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs, nodeId: config.nodeId });
     this.writer = new RecordWriter({ store: this.store, log: log.child({ component: 'store' }), onWriteError: () => this.metrics.storeError() });
     this.events = new CallEventBus(log.child({ component: 'events' }));
     this.#metricsSubscription = this.metrics.observeBus(this.events);
@@ -85,6 +101,10 @@ export class App {
       isDefaultDenyEnabled: config.isPremiumDenyEnabled,
     });
     this.#policy = policy;
+    const assertAllowed = (phoneNumber: string, callerId?: string): void => {
+      policy.assertAllowed(phoneNumber);
+      callerIds.assertAllowed(callerId);
+    };
     const settings: CallSettings = {
       ariApp: config.ariApp,
       trunkEndpoint: config.sipTrunkEndpoint,
@@ -106,6 +126,7 @@ export class App {
       },
       checkDestination: (n) => policy.check(n),
       releaseStepTimeoutMs: 3000,
+      nodeId: config.nodeId,
     };
     const openLink = deps.openLink ?? this.#mediaOpener(config, log);
     this.calls = new CallService({
@@ -127,17 +148,21 @@ export class App {
         attemptLimiter: new RateLimiter({ burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute }),
         inboundLimiter: new RateLimiter({ burst: config.inboundRateLimitBurst, perMinute: config.inboundRateLimitPerMinute }),
       },
-      destinationGuard: {
-        assertAllowed: (phoneNumber, callerId) => {
-          policy.assertAllowed(phoneNumber);
-          callerIds.assertAllowed(callerId);
-        },
-      },
+      destinationGuard: { assertAllowed },
+    });
+    this.cluster?.attach({
+      calls: this.calls,
+      events: this.events,
+      assertAllowed,
+      isAriConnected: () => this.ari.isConnected,
+      isStoreHealthy: () => this.writer.isHealthy,
     });
     this.ari.on('event', (e) => this.router.dispatch(e));
     this.ari.on('connected', (isReconnect) => {
       if (isReconnect) this.metrics.ariReconnected();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
+      // Taking calls now: the other nodes learn it at once, not at the next heartbeat.
+      this.cluster?.beatNow().catch((err: unknown) => log.debug({ err }, 'heartbeat after ARI connect failed'));
     });
   }
 
@@ -206,18 +231,20 @@ export class App {
     this.#server = await createServer({
       host: c.apiHost,
       port: c.apiPort,
-      calls: this.calls,
+      calls: this.cluster?.api ?? this.calls,
       log: this.log.child({ component: 'api' }),
       version: '0.1.0',
       publicHosts: c.apiPublicHosts,
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
       metrics: this.metrics,
-      events: this.events,
+      events: this.cluster?.events ?? this.events,
       eventStreamsMax: c.eventStreamsMax,
       eventStreamsPerTokenMax: c.eventStreamsPerTokenMax,
     });
+    if (this.cluster !== undefined) this.#server.route(this.cluster.routes);
     await this.#server.start();
+    await this.cluster?.start(this.#server.info.uri);
     this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
@@ -243,10 +270,13 @@ export class App {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
-    // New calls get 503 at once; the API stays up during the grace period so their progress can be read.
+    // New calls get 503 at once (in a cluster: go to the other nodes); the API stays up during the
+    // grace period so their progress can be read.
+    await this.cluster?.drain();
     const left = await this.calls.stop(graceMs);
     if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
     await this.#server?.stop({ timeout: 2000 });
+    await this.cluster?.stop();
     await this.ari.stop();
     const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
     if (unwritten > 0) this.log.error({ unwritten }, 'call records not written at shutdown (the store is failing)');

@@ -261,6 +261,7 @@ export const callViewSchema = Joi.object({
   amd_result: Joi.string().allow(null).required().description('Answering-machine detection verdict: HUMAN, MACHINE, NOTSURE'),
   transferred_to: Joi.string().allow(null).required().description('Number the agent transferred the caller to'),
   recording_url: Joi.string().allow(null).required().description('Download path of the recording, when recorded'),
+  node_id: Joi.string().allow(null).required().description('NODE_ID of the gateway that carried the call'),
   status: Joi.string()
     .valid(...CALL_STATUSES)
     .label('CallStatus')

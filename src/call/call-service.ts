@@ -98,7 +98,7 @@ export class CallService implements CallApi {
     try {
       // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
       // request never reaches this point (the API answers 400 before).
-      this.#admission.chargeAttempt(requester.id);
+      if (requester.isAttemptCharged !== true) this.#admission.chargeAttempt(requester.id);
       this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
       ticket = this.#admission.reserve('outbound');
       call = this.#newCall(request, { direction: 'outbound' }, requester.id);
@@ -187,7 +187,7 @@ export class CallService implements CallApi {
    * and remove our channels and bridges that no live call owns (we crashed or restarted).
    */
   reconcile(): Promise<void> {
-    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: this.#registry.all() });
+    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: () => this.#registry.all() });
   }
 
   /** False once `stop()` began: new calls get 503 and `/health` reports it. */
@@ -301,7 +301,7 @@ export class CallService implements CallApi {
   /** Ends a refused inbound call at once (never answered) with the cause the refusal chose, and records it. */
   async #refuseInbound(request: StartCallRequest, origin: CallOrigin, refusal: InboundRefusal, hangUp: (r: 'busy' | 'congestion') => Promise<void>): Promise<void> {
     const now = new Date();
-    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed');
+    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed', this.#deps.settings.nodeId ?? null);
     facts.endedAt = now;
     facts.endReason = refusal.endReason;
     facts.recordError(`${refusal.error.code}: ${refusal.error.message}`);

@@ -31,6 +31,8 @@ export interface CallSettings {
   checkDestination: (phoneNumber: string) => Error | null;
   /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
   releaseStepTimeoutMs: number;
+  /** NODE_ID, written into the record of every call this process carries. */
+  nodeId?: string;
 }
 
 /** What a call is built with. */

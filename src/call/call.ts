@@ -56,7 +56,7 @@ export class Call extends SafeEmitter<CallEvents> {
     super();
     this.id = id;
     this.#deps = deps;
-    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing');
+    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing', deps.settings.nodeId ?? null);
     this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
     this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });

@@ -39,6 +39,8 @@ export interface CallView {
   transferred_to: string | null;
   /** Where to download the recording, when the call was recorded. */
   recording_url: string | null;
+  /** NODE_ID of the gateway that carried the call (its Asterisk held the call leg); null when unknown. */
+  node_id: string | null;
   status: CallStatus;
   conversation_id: string | null;
   created_at: string;

@@ -34,7 +34,8 @@ export interface StoreBatch {
 }
 
 /**
- * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts).
+ * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts),
+ * `PostgresCallStore` (src/store/postgres-call-store.ts, shared by the nodes of a cluster).
  * Asynchronous, so a store out of process (a shared database) fits the same interface. Writes come
  * from the write-behind `RecordWriter` (src/store/record-writer.ts), never from a call directly: a
  * store that fails or stalls never decides a call's fate.
@@ -46,9 +47,10 @@ export interface CallStore {
   /** Newest first, filtered and paged; see `CallListQuery`. */
   list(query: CallListQuery): Promise<CallListPage>;
   /**
-   * Crash recovery, run once at start before any call is placed: every record still dialing,
-   * ringing or answered is set to `failed` with `error = reason` and end_reason `gateway-restart`.
-   * Resolves to the ids it changed.
+   * Crash recovery, run once at start before any call is placed: every record of this node (the
+   * store's `nodeId`; every record when it has none) still dialing, ringing or answered is set to
+   * `failed` with `error = reason` and end_reason `gateway-restart`. Records of other nodes sharing
+   * the store are theirs to recover. Resolves to the ids it changed.
    */
   markInFlightAsFailed(reason: string): Promise<string[]>;
   /** Release the store; idempotent. No other method may be called after. */
@@ -61,6 +63,8 @@ export interface MemoryCallStoreOptions {
   capacity?: number;
   /** Wall clock, epoch ms (recovery time). Default `Date.now`. */
   nowMs?: () => number;
+  /** NODE_ID: crash recovery fails only records of this node (and records naming none). */
+  nodeId?: string;
 }
 
 /** Keeps the newest `capacity` records in memory; nothing survives a restart. */
@@ -68,10 +72,12 @@ export class MemoryCallStore implements CallStore {
   readonly #records = new Map<string, CallRecord>();
   readonly #capacity: number;
   readonly #nowMs: () => number;
+  readonly #nodeId: string | undefined;
 
   constructor(options: MemoryCallStoreOptions = {}) {
     this.#capacity = options.capacity ?? 10_000;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#nodeId = options.nodeId;
   }
 
   async write(batch: StoreBatch): Promise<void> {
@@ -115,6 +121,7 @@ export class MemoryCallStore implements CallStore {
     const changed: string[] = [];
     for (const record of this.#records.values()) {
       if (!IN_FLIGHT_STATUSES.includes(record.status)) continue;
+      if (this.#nodeId !== undefined && record.node_id !== null && record.node_id !== this.#nodeId) continue;
       record.status = 'failed';
       record.end_reason = GATEWAY_RESTART_END_REASON;
       record.error = reason;

@@ -51,10 +51,19 @@ export interface SqliteCallStoreOptions {
   nowMs?: () => number;
   /** How long a write waits for another connection's lock, ms. Default DEFAULT_BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
+  /**
+   * NODE_ID of this gateway. Crash recovery then fails only this node's calls (and rows from before
+   * calls named their node), and migration 5 names it on the rows written before. Absent: every row.
+   */
+  nodeId?: string;
 }
 
-/** Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one. */
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+/**
+ * Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one.
+ * `backfill`, when present, runs after `sql` with the node's id as its one parameter (only when the
+ * store is opened with a `nodeId`).
+ */
+export const MIGRATIONS: readonly { version: number; sql: string; backfill?: string }[] = [
   {
     version: 1,
     sql: `
@@ -115,6 +124,12 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
       ALTER TABLE calls DROP COLUMN transcript;
     `,
   },
+  {
+    // The gateway that carried each call (NODE_ID); rows from before were this node's.
+    version: 5,
+    sql: `ALTER TABLE calls ADD COLUMN node_id TEXT;`,
+    backfill: 'UPDATE calls SET node_id = ? WHERE node_id IS NULL',
+  },
 ];
 
 /**
@@ -164,6 +179,7 @@ interface CallRow {
   transferred_to: string | null;
   recording_url: string | null;
   hangup_sip_code: number | null;
+  node_id: string | null;
 }
 
 interface LineRow {
@@ -186,7 +202,7 @@ interface ListParams {
 const COLUMNS = [
   'id', 'direction', 'phone_number', 'status', 'conversation_id', 'created_ms', 'created_at', 'answered_at', 'ended_at',
   'hangup_cause', 'hangup_cause_text', 'end_reason', 'error', 'status_history', 'metrics', 'updated_ms', 'dialed_number',
-  'agent_id', 'amd_result', 'transferred_to', 'recording_url', 'hangup_sip_code',
+  'agent_id', 'amd_result', 'transferred_to', 'recording_url', 'hangup_sip_code', 'node_id',
 ] as const satisfies readonly (keyof CallRow)[];
 
 /**
@@ -202,7 +218,7 @@ export class SqliteCallStore implements CallStore {
   readonly #writeTx: Database.Transaction<(batch: StoreBatch) => void>;
   readonly #recoverTx: Database.Transaction<(reason: string) => string[]>;
 
-  private constructor(db: Database.Database, nowMs: () => number) {
+  private constructor(db: Database.Database, nowMs: () => number, nodeId: string | undefined) {
     this.#db = db;
     this.#nowMs = nowMs;
     this.#selectOne = db.prepare<[string], CallRow>('SELECT * FROM calls WHERE id = ?');
@@ -224,7 +240,10 @@ export class SqliteCallStore implements CallStore {
       ORDER BY created_ms DESC, id DESC
       LIMIT @limit`);
     const inFlight = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
-    const selectInFlight = db.prepare<[], { id: string; status_history: string }>(`SELECT id, status_history FROM calls WHERE status IN (${inFlight})`);
+    // A node recovers its own calls: rows of another node (a file moved between hosts) are not its to end.
+    const selectInFlight = db.prepare<[{ node_id: string | null }], { id: string; status_history: string }>(
+      `SELECT id, status_history FROM calls WHERE status IN (${inFlight}) AND (@node_id IS NULL OR node_id IS NULL OR node_id = @node_id)`,
+    );
     const markFailed = db.prepare<[{ id: string; ended_at: string; error: string; end_reason: string; status_history: string; now_ms: number }]>(`
       UPDATE calls SET status = 'failed', ended_at = @ended_at, error = @error, end_reason = @end_reason,
         status_history = @status_history, updated_ms = @now_ms
@@ -238,7 +257,7 @@ export class SqliteCallStore implements CallStore {
     this.#recoverTx = db.transaction((reason: string) => {
       const nowMs = this.#nowMs();
       const endedAt = new Date(nowMs).toISOString();
-      const rows = selectInFlight.all();
+      const rows = selectInFlight.all({ node_id: nodeId ?? null });
       for (const row of rows) {
         const history = [...parseJson<StatusChange[]>(row.status_history), { status: 'failed' as const, at: endedAt }];
         markFailed.run({
@@ -259,15 +278,15 @@ export class SqliteCallStore implements CallStore {
    * prepare statements. Throws if the file's schema is newer than this build knows (a downgrade).
    */
   static open(options: SqliteCallStoreOptions): SqliteCallStore {
-    const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+    const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, nodeId } = options;
     const isFile = path !== IN_MEMORY_DB_PATH;
     if (isFile) preparePrivateFiles(path);
     const db = new Database(path, { timeout: busyTimeoutMs });
     try {
       if (isFile) db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      migrate(db, nowMs);
-      return new SqliteCallStore(db, nowMs);
+      migrate(db, nowMs, nodeId);
+      return new SqliteCallStore(db, nowMs, nodeId);
     } catch (err) {
       db.close();
       throw err;
@@ -333,6 +352,7 @@ export class SqliteCallStore implements CallStore {
       transferred_to: row.transferred_to,
       recording_url: row.recording_url,
       hangup_sip_code: row.hangup_sip_code,
+      node_id: row.node_id,
       status: row.status as CallStatus,
       conversation_id: row.conversation_id,
       created_at: row.created_at,
@@ -349,7 +369,7 @@ export class SqliteCallStore implements CallStore {
   }
 }
 
-function migrate(db: Database.Database, nowMs: () => number): void {
+function migrate(db: Database.Database, nowMs: () => number, nodeId: string | undefined): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
   const current = currentVersion(db);
   if (current > CALL_DB_SCHEMA_VERSION) {
@@ -360,6 +380,7 @@ function migrate(db: Database.Database, nowMs: () => number): void {
     if (migration.version <= current) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      if (migration.backfill !== undefined && nodeId !== undefined) db.prepare<[string]>(migration.backfill).run(nodeId);
       record.run(migration.version, new Date(nowMs()).toISOString());
     }).immediate();
   }
@@ -396,6 +417,7 @@ function toRow(summary: CallSummary, nowMs: number): CallRow {
     transferred_to: summary.transferred_to,
     recording_url: summary.recording_url,
     hangup_sip_code: summary.hangup_sip_code,
+    node_id: summary.node_id,
   };
 }
 

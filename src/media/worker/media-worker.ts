@@ -49,9 +49,11 @@ async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
   try {
     const link = await LocalLink.open(deps, m.callId, m.request, abort.signal);
     links.set(m.callId, link);
-    link.setHandlers(forwarding(m.callId));
     const info = { conversationId: link.conversationId, inputFormat: link.inputFormat, outputFormat: link.outputFormat, localRtpAddress: link.localRtpAddress };
+    // 'opened' first: the main thread registers the link on it, and the reports that setHandlers
+    // releases at once (the greeting's transcript) must find it there.
     send({ t: 'opened', reqId: m.reqId, info });
+    link.setHandlers(forwarding(m.callId));
   } catch (err) {
     send({ t: 'open-failed', reqId: m.reqId, error: toWireError(err) });
   } finally {
