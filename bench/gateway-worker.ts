@@ -16,6 +16,7 @@ import type { ConversationLink } from '../src/media/conversation-link';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
 import { warmPool } from './lib/warm-pool';
+import { openWorkerLinks } from './gateway-threads';
 import { simAgentId, type GatewaySpec } from './lib/protocol';
 
 const spec = readSpec<GatewaySpec>();
@@ -102,4 +103,60 @@ async function main(): Promise<void> {
   sendToParent({ type: 'ready', ports: links.map((l) => Number(l.localRtpAddress.split(':').pop())), pid: process.pid });
 }
 
-main().catch(failChild);
+/** MEDIA_WORKERS mode: the links in worker threads (bench/gateway-threads.ts). */
+async function mainThreads(mediaWorkers: number): Promise<void> {
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  const base = memorySnapshot();
+  const media = {
+    externalMediaHost: '127.0.0.1',
+    externalMediaAdvertiseHost: '127.0.0.1',
+    externalMediaFormat: spec.format,
+    rtpPortMin: spec.rtpPortMin,
+    rtpPortMax: spec.rtpPortMax,
+    audioChunkSizeMs: 20,
+    resamplerConverter: spec.converter,
+  };
+  let isClosing = false;
+  let unexpectedAgentCloses = 0;
+  const run = await openWorkerLinks({ ...spec, mediaWorkers }, media, log);
+  const poolWarm = memorySnapshot();
+  for (const link of run.links) {
+    link.setHandlers({
+      onTranscript: () => undefined,
+      onInterruption: () => undefined,
+      onEndCallRequested: () => undefined,
+      onToolCall: () => undefined,
+      onAgentClosed: () => {
+        if (!isClosing) unexpectedAgentCloses++;
+      },
+      onFirstPlayout: () => undefined,
+      onFrameRefused: () => undefined,
+      onFailed: () => undefined,
+    });
+  }
+  const close = (): void => {
+    if (isClosing) return;
+    isClosing = true;
+    run
+      .close()
+      .then(() => {
+        sendToParent({ type: 'closed' });
+        process.disconnect?.();
+      })
+      .catch(failChild);
+  };
+  onParentMessage((m) => {
+    if (m.type === 'start') {
+      m.remotes.forEach((remote, i) => run.links[i]?.start(remote));
+      sendToParent({ type: 'started' });
+    } else if (m.type === 'measure-start') {
+      run.start();
+      sendToParent({ type: 'measuring' });
+    } else if (m.type === 'measure-stop') {
+      sendToParent({ type: 'gateway-result', result: run.stop({ base, poolWarm, unexpectedAgentCloses }) });
+    } else if (m.type === 'close') close();
+  }, close);
+  run.announce();
+}
+
+(spec.mediaWorkers > 0 ? mainThreads(spec.mediaWorkers) : main()).catch(failChild);

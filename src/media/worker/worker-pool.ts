@@ -233,9 +233,10 @@ function workerFile(): string {
 }
 
 /**
- * Running from source (tests, `npm run demo`), the worker needs a TypeScript loader, resolved from
- * here: the process may run in another directory.
+ * The worker's Node flags: none of the process's (some, like --expose-gc, are refused for a
+ * worker), but when running from source (tests, `npm run demo`) a TypeScript loader, resolved
+ * from here: the process may run in another directory.
  */
-function workerRuntime(): { execArgv?: string[] } {
-  return path.extname(__filename) === '.ts' ? { execArgv: [...process.execArgv, '--require', require.resolve('tsx/cjs')] } : {};
+function workerRuntime(): { execArgv: string[] } {
+  return { execArgv: path.extname(__filename) === '.ts' ? ['--require', require.resolve('tsx/cjs')] : [] };
 }
