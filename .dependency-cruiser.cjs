@@ -1,9 +1,11 @@
 // Which part of src/ may import which (docs/architecture.md). Imports flow one way:
 //
-//   index → app → api → call → ari, media → agent, rtp, audio
-//                   ↘      ↘ store, events, metrics, policy, webhooks → store
-//             app → campaign → store, events, webhooks (it dials through the call service's interface)
-//                     model, errors, lifecycle (leaves everyone may use)
+//   index → app → call → ari, media → agent, rtp, audio
+//           ↘      ↘ store, events, metrics, policy, webhooks → store
+//            api → model (the CallApi contract, campaign and webhook views), events, metrics, policy
+//   app → campaign → store, events, webhooks (it dials through the call service's interface)
+//   model, errors, lifecycle: leaves everyone may use
+//   app → cluster → api, store, events, model, errors (a node of a cluster: docs/cluster.md)
 //
 // `npm run lint` runs this; a new arrow is a design decision, made here on purpose.
 
@@ -25,6 +27,8 @@ const allowed = {
   call: ['ari', 'media', 'agent', 'store', 'events', 'metrics', 'policy', 'model', 'errors', 'lifecycle', 'webhooks'],
   api: ['model', 'events', 'metrics', 'policy', 'errors', 'lifecycle'],
   deploy: [],
+  // Wraps the API's use-cases and adds internal routes; reads the config types only.
+  cluster: ['api', 'store', 'events', 'model', 'errors', 'lifecycle'],
 };
 
 /** Top-level modules of src/ that are leaves too. */

@@ -11,6 +11,7 @@ import { App } from '../src/app';
 import { ResamplerPool } from '../src/audio/resampler';
 import type { RtpMediaSession } from '../src/media/media-session';
 import { createLocalLinkOpener } from '../src/media/local-link';
+import { MediaClock } from '../src/media/media-clock';
 import { loadConfig } from '../src/config';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const calls = spec.numbers.length;
   const measure = new GatewayMeasure(); // its recorders are preallocated: before the baseline
   const pool = new ResamplerPool({ maxIdle: calls * 2 });
+  const mediaClock = new MediaClock({ clock: measure.probe.clock });
 
   const config = loadConfig({
     ...spec.appEnv,
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const sessions: RtpMediaSession[] = [];
   const openLink = createLocalLinkOpener({
     agent: { apiUrl: config.elevenLabsApiUrl, apiKey: undefined, defaultAgentId: config.elevenLabsAgentId, connectTimeoutMs: config.agentConnectTimeoutMs },
-    media: { config, pool, log, clock: measure.probe.clock },
+    media: { config, pool, mediaClock, log, clock: measure.probe.clock },
     log,
     onOpened: ({ client, media }) => {
       sessions.push(media);

@@ -11,10 +11,12 @@ import pino from 'pino';
 import { ResamplerPool } from '../src/audio/resampler';
 import type { RtpMediaSession } from '../src/media/media-session';
 import { createLocalLinkOpener } from '../src/media/local-link';
+import { MediaClock } from '../src/media/media-clock';
 import type { ConversationLink } from '../src/media/conversation-link';
 import { failChild, onParentMessage, readSpec, sendToParent } from './lib/child';
 import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
 import { warmPool } from './lib/warm-pool';
+import { openWorkerLinks } from './gateway-threads';
 import { simAgentId, type GatewaySpec } from './lib/protocol';
 
 const spec = readSpec<GatewaySpec>();
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
   const measure = new GatewayMeasure(); // its recorders are preallocated: before the baseline
   const base = memorySnapshot();
   const pool = new ResamplerPool({ maxIdle: spec.calls * 2 });
+  const mediaClock = new MediaClock({ clock: measure.probe.clock });
   const warmStartMs = performance.now();
   await warmPool(pool, spec);
   const poolWarmMs = performance.now() - warmStartMs;
@@ -46,7 +49,7 @@ async function main(): Promise<void> {
   const sessions: RtpMediaSession[] = [];
   const open = createLocalLinkOpener({
     agent: { apiUrl: spec.simUrl, apiKey: undefined, defaultAgentId: simAgentId(spec.agentFormat), connectTimeoutMs: 15_000 },
-    media: { config, pool, log, clock: measure.probe.clock },
+    media: { config, pool, mediaClock, log, clock: measure.probe.clock },
     log,
     onOpened: ({ client, media }) => {
       sessions.push(media);
@@ -100,4 +103,60 @@ async function main(): Promise<void> {
   sendToParent({ type: 'ready', ports: links.map((l) => Number(l.localRtpAddress.split(':').pop())), pid: process.pid });
 }
 
-main().catch(failChild);
+/** MEDIA_WORKERS mode: the links in worker threads (bench/gateway-threads.ts). */
+async function mainThreads(mediaWorkers: number): Promise<void> {
+  const log = pino({ level: 'warn' }, pino.destination(2));
+  const base = memorySnapshot();
+  const media = {
+    externalMediaHost: '127.0.0.1',
+    externalMediaAdvertiseHost: '127.0.0.1',
+    externalMediaFormat: spec.format,
+    rtpPortMin: spec.rtpPortMin,
+    rtpPortMax: spec.rtpPortMax,
+    audioChunkSizeMs: 20,
+    resamplerConverter: spec.converter,
+  };
+  let isClosing = false;
+  let unexpectedAgentCloses = 0;
+  const run = await openWorkerLinks({ ...spec, mediaWorkers }, media, log);
+  const poolWarm = memorySnapshot();
+  for (const link of run.links) {
+    link.setHandlers({
+      onTranscript: () => undefined,
+      onInterruption: () => undefined,
+      onEndCallRequested: () => undefined,
+      onToolCall: () => undefined,
+      onAgentClosed: () => {
+        if (!isClosing) unexpectedAgentCloses++;
+      },
+      onFirstPlayout: () => undefined,
+      onFrameRefused: () => undefined,
+      onFailed: () => undefined,
+    });
+  }
+  const close = (): void => {
+    if (isClosing) return;
+    isClosing = true;
+    run
+      .close()
+      .then(() => {
+        sendToParent({ type: 'closed' });
+        process.disconnect?.();
+      })
+      .catch(failChild);
+  };
+  onParentMessage((m) => {
+    if (m.type === 'start') {
+      m.remotes.forEach((remote, i) => run.links[i]?.start(remote));
+      sendToParent({ type: 'started' });
+    } else if (m.type === 'measure-start') {
+      run.start();
+      sendToParent({ type: 'measuring' });
+    } else if (m.type === 'measure-stop') {
+      sendToParent({ type: 'gateway-result', result: run.stop({ base, poolWarm, unexpectedAgentCloses }) });
+    } else if (m.type === 'close') close();
+  }, close);
+  run.announce();
+}
+
+(spec.mediaWorkers > 0 ? mainThreads(spec.mediaWorkers) : main()).catch(failChild);

@@ -34,6 +34,8 @@ const HELP = `npm run bench -- [options]
   --duration-s 10            measured window per scenario
   --warmup-s 3               settling time before each window
   --rtp-ports 43000-43999    UDP range of the gateway's RTP sockets
+  --media-workers 0,2        MEDIA_WORKERS of the measured gateway: 0 = media on its main thread
+                             (per-frame probes), N = N worker threads; each scenario runs in each
   --asterisk                 also run calls through the real Asterisk pair (carrier stand-in + PBX)
   --asterisk-calls 1,5       concurrency of the Asterisk runs (each format, first converter)
   --json FILE                write every figure as JSON
@@ -60,6 +62,7 @@ function oneOf<T extends string>(values: string[], allowed: readonly T[], what: 
 
 function parseOptions(): {
   calls: number[];
+  mediaWorkers: number[];
   formats: ExternalMediaFormat[];
   converters: ConverterName[];
   converterCalls: number[];
@@ -78,6 +81,7 @@ function parseOptions(): {
       'duration-s': { type: 'string', default: '10' },
       'warmup-s': { type: 'string', default: '3' },
       'rtp-ports': { type: 'string', default: '43000-43999' },
+      'media-workers': { type: 'string', default: '0,2' },
       asterisk: { type: 'boolean', default: false },
       'asterisk-calls': { type: 'string', default: '1,5' },
       json: { type: 'string' },
@@ -100,6 +104,7 @@ function parseOptions(): {
   const run: RunOptions = { durationS, warmupS, rtpPortMin, rtpPortMax, utteranceMs: 2000, speedFactor: 4 };
   return {
     calls: ints(values.calls ?? '', 'calls').filter((c) => c > 0),
+    mediaWorkers: ints(values['media-workers'] ?? '0', 'media-workers'),
     formats: oneOf(list(values.formats ?? '', 'formats'), FORMATS, 'formats'),
     converters: oneOf(list(values.converters ?? '', 'converters'), CONVERTERS, 'converters'),
     converterCalls,
@@ -136,12 +141,16 @@ async function main(): Promise<void> {
   const [sweepConverter = 'sinc_fastest'] = o.converters;
   const specs: ScenarioSpec[] = [];
   for (const calls of o.calls) {
-    for (const format of o.formats) specs.push({ calls, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+    for (const format of o.formats) {
+      for (const mediaWorkers of o.mediaWorkers) specs.push({ calls, mediaWorkers, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+    }
   }
+  // Converters are compared in one mode: the last of --media-workers (the product's default last).
+  const converterMode = o.mediaWorkers[o.mediaWorkers.length - 1] ?? 0;
   for (const calls of o.converterCalls) {
     for (const converter of o.converters) {
       const isInSweep = converter === sweepConverter && o.calls.includes(calls) && o.formats.includes('slin');
-      if (!isInSweep) specs.push({ calls, format: 'slin', converter, agentFormat: o.agentFormat });
+      if (!isInSweep) specs.push({ calls, mediaWorkers: converterMode, format: 'slin', converter, agentFormat: o.agentFormat });
     }
   }
   const asteriskRuns = o.asterisk === undefined ? 0 : o.asterisk.calls.length * o.formats.length;
@@ -153,7 +162,7 @@ async function main(): Promise<void> {
   const results: ScenarioResult[] = [];
   const failures: string[] = [];
   for (const spec of specs) {
-    const label = `${spec.calls} × ${spec.format}/${spec.agentFormat}/${spec.converter}`;
+    const label = `${spec.calls} × ${spec.format}/${spec.agentFormat}/${spec.converter}, ${spec.mediaWorkers === 0 ? 'in-process' : `${spec.mediaWorkers} media workers`}`;
     process.stderr.write(`bench: ${label} …\n`);
     try {
       const r = await runSynthetic(spec, o.run);
@@ -167,7 +176,7 @@ async function main(): Promise<void> {
   if (o.asterisk !== undefined) {
     const asteriskSpecs: ScenarioSpec[] = [];
     for (const calls of o.asterisk.calls) {
-      for (const format of o.formats) asteriskSpecs.push({ calls, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+      for (const format of o.formats) asteriskSpecs.push({ calls, mediaWorkers: 0, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
     }
     // Loaded only when asked for: it pulls in the Asterisk test bed and the test helpers.
     const { runAsteriskScenarios } = await import('./lib/asterisk-scenario');

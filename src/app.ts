@@ -19,15 +19,22 @@ import { SqliteCallStore } from './store/sqlite-call-store';
 import { hasWebhookOutbox, type WebhookOutbox } from './store/webhook-outbox';
 import { WebhookAdmin } from './webhooks/webhook-admin';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer';
-import { WebhookPublisher } from './webhooks/webhook-events';
+import { endedCallEvents, WebhookPublisher } from './webhooks/webhook-events';
 import { CampaignRunner } from './campaign/campaign-runner';
 import { CampaignService } from './campaign/campaign-service';
 import { CampaignReporter } from './campaign/campaign-views';
+import { CampaignsUnavailable } from './campaign/campaigns-unavailable';
 import { hasCampaignStore } from './store/campaign-store';
+import type { CampaignApi } from './model/campaign';
 import { ResamplerPool } from './audio/resampler';
 import { createLocalLinkOpener } from './media/local-link';
+import { MediaClock } from './media/media-clock';
+import type { MediaConfig } from './media/media-session';
+import { MediaWorkerPool } from './media/worker/worker-pool';
 import type { LinkOpener } from './media/conversation-link';
 import type { Config } from './config';
+import type { LogLevel } from './logger';
+import { ClusterNode } from './cluster/cluster-node';
 
 export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
 
@@ -58,9 +65,13 @@ export class App {
   readonly events: CallEventBus;
   readonly metrics = new GatewayMetrics();
   readonly integrationMetrics = new IntegrationMetrics(this.metrics.registry);
+  /** Present with DATABASE_URL: records in PostgreSQL and this gateway one node of a cluster (docs/cluster.md). */
+  readonly cluster: ClusterNode | undefined;
   readonly #metricsSubscription: CallEventSubscription;
   readonly webhooks: WebhookPublisher;
-  readonly #resamplers: ResamplerPool;
+  #resamplers: ResamplerPool | undefined;
+  #mediaClock: MediaClock | undefined;
+  #workers: MediaWorkerPool | undefined;
   readonly #policy: DestinationPolicy;
   readonly #outbox: WebhookOutbox | undefined;
   readonly #deliverer: WebhookDeliverer | undefined;
@@ -81,13 +92,24 @@ export class App {
       app: config.ariApp,
       log: log.child({ component: 'ari' }),
     });
-    // Two resamplers per call: keep enough idle engines that call churn does not create new ones
-    // (each creation blocks the event loop for 10-40 ms; docs/performance.md).
-    this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
-    this.store = deps.store ?? SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs });
+    this.webhooks = new WebhookPublisher({ destinations: config.webhookUrls });
+    this.cluster =
+      config.cluster === undefined
+        ? undefined
+        : new ClusterNode({
+            nodeId: config.nodeId,
+            config: config.cluster,
+            maxConcurrentCalls: config.maxConcurrentCalls,
+            attemptBudget: { burst: config.rateLimitBurst, perMinute: config.rateLimitPerMinute },
+            log: log.child({ component: 'cluster' }),
+            lostCallEvents: endedCallEvents(this.webhooks),
+          });
+    this.store =
+      deps.store ??
+      this.cluster?.store ??
+      SqliteCallStore.open({ path: config.callDbPath, busyTimeoutMs: config.callDbBusyTimeoutMs, nodeId: config.nodeId });
     this.#outbox = hasWebhookOutbox(this.store) ? this.store.outbox : undefined;
     if (config.webhookUrls.length > 0 && this.#outbox === undefined) throw new Error('WEBHOOK_URLS is set but the call store keeps no webhook outbox');
-    this.webhooks = new WebhookPublisher({ destinations: config.webhookUrls });
     // Also without WEBHOOK_URLS: rows an earlier configuration left are dead-lettered, not kept forever.
     this.#deliverer =
       this.#outbox === undefined
@@ -125,6 +147,10 @@ export class App {
       isDefaultDenyEnabled: config.isPremiumDenyEnabled,
     });
     this.#policy = policy;
+    const assertAllowed = (phoneNumber: string, callerId?: string): void => {
+      policy.assertAllowed(phoneNumber);
+      callerIds.assertAllowed(callerId);
+    };
     const settings: CallSettings = {
       ariApp: config.ariApp,
       trunkEndpoint: config.sipTrunkEndpoint,
@@ -148,20 +174,9 @@ export class App {
       releaseStepTimeoutMs: 3000,
       agentUserId: config.agentUserId,
       agentConnect: { mode: config.agentConnect, preconnectMaxMs: config.agentPreconnectMaxMs },
+      nodeId: config.nodeId,
     };
-    const openLink =
-      deps.openLink ??
-      createLocalLinkOpener({
-        agent: {
-          apiUrl: config.elevenLabsApiUrl,
-          apiKey: config.elevenLabsApiKey,
-          defaultAgentId: config.elevenLabsAgentId,
-          connectTimeoutMs: config.agentConnectTimeoutMs,
-          mcpApproval: config.mcpApproval,
-        },
-        media: { config, pool: this.#resamplers, log: log.child({ component: 'media' }) },
-        log: log.child({ component: 'agent' }),
-      });
+    const openLink = deps.openLink ?? this.#mediaOpener(config, log);
     this.calls = new CallService({
       control,
       router: this.router,
@@ -183,14 +198,17 @@ export class App {
       },
       integrationMetrics: this.integrationMetrics,
       webhooks: this.webhooks,
-      destinationGuard: {
-        assertAllowed: (phoneNumber, callerId) => {
-          policy.assertAllowed(phoneNumber);
-          callerIds.assertAllowed(callerId);
-        },
-      },
+      destinationGuard: { assertAllowed },
     });
-    if (hasCampaignStore(this.store)) {
+    this.cluster?.attach({
+      calls: this.calls,
+      events: this.events,
+      assertAllowed,
+      isAriConnected: () => this.ari.isConnected,
+      isStoreHealthy: () => this.writer.isHealthy,
+    });
+    // A cluster runs no campaigns (src/campaign/campaigns-unavailable.ts says why).
+    if (this.cluster === undefined && hasCampaignStore(this.store)) {
       const reporter = new CampaignReporter(this.events, this.webhooks);
       const wakeDeliverer = (): void => this.#deliverer?.wake();
       const campaignLog = log.child({ component: 'campaigns' });
@@ -207,12 +225,7 @@ export class App {
         store: this.store.campaigns,
         runner: this.#campaignRunner,
         reporter,
-        destinationGuard: {
-          assertAllowed: (phoneNumber, callerId) => {
-            policy.assertAllowed(phoneNumber);
-            callerIds.assertAllowed(callerId);
-          },
-        },
+        destinationGuard: { assertAllowed },
         log: campaignLog,
         onOutboxWritten: wakeDeliverer,
       });
@@ -223,7 +236,55 @@ export class App {
       // Campaigns start dialling once calls can be placed (after the crash recovery of start()).
       if (this.#phase === 'started' || this.#phase === 'starting') this.#campaignRunner?.start();
       this.calls.reconcile().catch((err: unknown) => log.warn({ err }, 'reconcile after ARI connect failed'));
+      // Taking calls now: the other nodes learn it at once, not at the next heartbeat.
+      this.cluster?.beatNow().catch((err: unknown) => log.debug({ err }, 'heartbeat after ARI connect failed'));
     });
+  }
+
+  /**
+   * Where the calls' media runs: MEDIA_WORKERS threads (each with its own resampler pool and media
+   * clock), or this thread when it is 0 (docs/architecture.md#media-workers).
+   */
+  #mediaOpener(config: Config, log: Logger): LinkOpener {
+    const agent = {
+      apiUrl: config.elevenLabsApiUrl,
+      apiKey: config.elevenLabsApiKey,
+      defaultAgentId: config.elevenLabsAgentId,
+      connectTimeoutMs: config.agentConnectTimeoutMs,
+      mcpApproval: config.mcpApproval,
+    };
+    const media: MediaConfig = {
+      externalMediaHost: config.externalMediaHost,
+      externalMediaAdvertiseHost: config.externalMediaAdvertiseHost,
+      externalMediaFormat: config.externalMediaFormat,
+      rtpPortMin: config.rtpPortMin,
+      rtpPortMax: config.rtpPortMax,
+      audioChunkSizeMs: config.audioChunkSizeMs,
+      resamplerConverter: config.resamplerConverter,
+    };
+    if (config.mediaWorkers === 0) {
+      this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
+      this.#mediaClock = new MediaClock();
+      return createLocalLinkOpener({ agent, media: { config: media, pool: this.#resamplers, mediaClock: this.#mediaClock, log: log.child({ component: 'media' }) }, log: log.child({ component: 'agent' }) });
+    }
+    this.#workers = new MediaWorkerPool({
+      workers: config.mediaWorkers,
+      setup: {
+        agent,
+        media,
+        logLevel: log.level as LogLevel | 'silent',
+        // Two resamplers per call, calls spread over the workers.
+        resamplerMaxIdle: Math.ceil((2 * config.maxConcurrentCalls) / config.mediaWorkers),
+        statsIntervalMs: 250,
+      },
+      log: log.child({ component: 'media' }),
+    });
+    return this.#workers.open;
+  }
+
+  /** The media worker threads (absent with MEDIA_WORKERS=0), e.g. for fault drills. */
+  get mediaWorkers(): MediaWorkerPool | undefined {
+    return this.#workers;
   }
 
   get phase(): AppPhase {
@@ -240,34 +301,43 @@ export class App {
     if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}`);
     this.#phase = 'starting';
     // Calls a crash left in flight are over; their records say so before anything else runs.
-    const stale = await this.store.markInFlightAsFailed('gateway restarted while the call was in progress');
+    const stale = await this.store.markInFlightAsFailed('gateway restarted while the call was in progress', endedCallEvents(this.webhooks));
     if (stale.length > 0) this.log.warn({ count: stale.length }, 'in-flight calls from a previous run marked failed');
     const c = this.config;
     this.#server = await createServer({
       host: c.apiHost,
       port: c.apiPort,
-      calls: this.calls,
+      calls: this.cluster?.api ?? this.calls,
       log: this.log.child({ component: 'api' }),
       version: '0.1.0',
       publicHosts: c.apiPublicHosts,
       apiTokens: c.apiTokens,
       metricsToken: c.metricsToken,
       metrics: this.metrics,
-      events: this.events,
+      events: this.cluster?.events ?? this.events,
       eventStreamsMax: c.eventStreamsMax,
       eventStreamsPerTokenMax: c.eventStreamsPerTokenMax,
       webhooks:
         this.#outbox === undefined
           ? undefined
           : new WebhookAdmin({ outbox: this.#outbox, destinations: c.webhookUrls, onRedeliver: () => this.#deliverer?.wake() }),
-      campaigns: this.campaigns,
+      campaigns: this.#campaignApi(),
     });
+    if (this.cluster !== undefined) this.#server.route(this.cluster.routes);
     await this.#server.start();
     this.#deliverer?.start();
+    await this.cluster?.start(this.#server.info.uri);
     this.#warnAboutReach();
     this.ari.start();
     this.#phase = 'started';
     this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
+  }
+
+  /** What /api/campaigns serves: the campaigns, or, on a node of a cluster, a clear refusal. */
+  #campaignApi(): CampaignApi | undefined {
+    if (this.cluster === undefined) return this.campaigns;
+    this.log.warn({ docs: 'docs/cluster.md#campaigns' }, `campaigns are off: ${CampaignsUnavailable.reason}; /api/campaigns answers 501 CAMPAIGNS_NOT_IN_CLUSTER`);
+    return new CampaignsUnavailable();
   }
 
   /** A paid trunk with no country limit is one stolen token away from a fraud bill: say so at start. */
@@ -289,12 +359,14 @@ export class App {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
-    // Campaigns dial no more; then new calls get 503 at once, and the API stays up during the grace
-    // period so their progress can be read.
+    // Campaigns dial no more; then new calls get 503 at once (in a cluster: go to the other
+    // nodes), and the API stays up during the grace period so their progress can be read.
     await this.#campaignRunner?.stop();
+    await this.cluster?.drain();
     const left = await this.calls.stop(graceMs);
     if (left > 0) this.log.warn({ left }, 'calls still ending at shutdown deadline');
     await this.#server?.stop({ timeout: 2000 });
+    await this.cluster?.stop();
     await this.ari.stop();
     await this.#campaignRunner?.close();
     const unwritten = await this.writer.flush(RECORD_FLUSH_TIMEOUT_MS);
@@ -302,7 +374,9 @@ export class App {
     this.writer.close();
     // What is not delivered stays in the outbox for the next start; requests in flight get a moment.
     await this.#deliverer?.stop(WEBHOOK_STOP_GRACE_MS);
-    this.#resamplers.close();
+    await this.#workers?.stop();
+    this.#mediaClock?.stop();
+    this.#resamplers?.close();
     this.#metricsSubscription.cancel();
     await this.store.close();
     this.#phase = 'stopped';

@@ -1,3 +1,4 @@
+import { availableParallelism, hostname } from 'node:os';
 import Joi from 'joi';
 import { parseHost } from './api/host-syntax';
 import { isLoopbackHost } from './api/loopback';
@@ -103,11 +104,36 @@ export interface Config {
   readonly webhookRetryMinMs: number;
   readonly webhookRetryMaxMs: number;
   readonly webhookConcurrency: number;
+  /** Media worker threads (agent sockets, RTP, resampling, playout); 0 runs media on the main thread. */
+  readonly mediaWorkers: number;
+  /** NODE_ID: this gateway's name in call records and in the cluster (default: the host name). */
+  readonly nodeId: string;
+  /** Set by DATABASE_URL: records in PostgreSQL and this gateway a node of a cluster (docs/cluster.md). */
+  readonly cluster: ClusterConfig | undefined;
+}
+
+/** The cluster settings (docs/cluster.md); present when DATABASE_URL is set. */
+export interface ClusterConfig {
+  /** postgres://… of the shared database. Holds a password: never log it. */
+  readonly databaseUrl: string;
+  /** CLUSTER_TOKEN: what nodes present to each other's internal routes. */
+  readonly token: string;
+  /** CLUSTER_API_URL: this node's API as the other nodes reach it; undefined = the address it listens on. */
+  readonly apiUrl: string | undefined;
+  /** CLUSTER_MAX_CONCURRENT_CALLS: legs of all nodes together; undefined = only each node's own limit. */
+  readonly maxConcurrentCalls: number | undefined;
+  readonly heartbeatMs: number;
+  /** A node whose last heartbeat is older leaves rotation, and its live calls are recorded as lost. */
+  readonly nodeTimeoutMs: number;
+  /** CLUSTER_PROBE_HOST / _PORT: where this node answers the SIP edge's OPTIONS probes; undefined = not at all. */
+  readonly probe: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** E.164 as the API accepts it: "+", 8 to 15 digits, the first 1-9. */
 const E164 = /^\+[1-9][0-9]{7,14}$/;
 const PREFIX_LIST = /^\s*\+[0-9]{1,15}\s*(,\s*\+[0-9]{1,15}\s*)*$/;
+/** NODE_ID, and the default taken from the host name when that fits it. */
+const NODE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * A comma list of bearer tokens, each well formed by the rule auth parses headers with
@@ -221,6 +247,27 @@ const schema = Joi.object({
   WEBHOOK_RETRY_MIN_MS: Joi.number().integer().min(10).max(3_600_000).default(1000),
   WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(Joi.ref('WEBHOOK_RETRY_MIN_MS')).max(86_400_000).default(300_000),
   WEBHOOK_CONCURRENCY: Joi.number().integer().min(1).max(64).default(4),
+  // One per core by default: media is the work that needs every core (docs/performance.md).
+  MEDIA_WORKERS: Joi.number().integer().min(0).max(64).default(availableParallelism()),
+  NODE_ID: Joi.string()
+    .pattern(NODE_ID_PATTERN)
+    .message('"NODE_ID" must be 1-64 letters, digits, _ . - (it names the node in call records and the cluster)'),
+  // The cluster (docs/cluster.md). DATABASE_URL carries a password: messages never echo it.
+  DATABASE_URL: Joi.string()
+    .uri({ scheme: ['postgres', 'postgresql'] })
+    .messages({ 'string.uri': '"DATABASE_URL" must be a postgres:// URL', 'string.uriCustomScheme': '"DATABASE_URL" must be a postgres:// URL' })
+    .optional(),
+  CLUSTER_TOKEN: Joi.string()
+    .min(32)
+    .pattern(/^[A-Za-z0-9._~+/=-]+$/)
+    .messages({ 'string.min': '"CLUSTER_TOKEN" must be at least 32 characters', 'string.pattern.base': '"CLUSTER_TOKEN" may only hold A-Z a-z 0-9 . _ ~ + / = -' })
+    .optional(),
+  CLUSTER_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }).optional(),
+  CLUSTER_MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(1_000_000).optional(),
+  CLUSTER_HEARTBEAT_MS: Joi.number().integer().min(100).max(60_000).default(2000),
+  CLUSTER_NODE_TIMEOUT_MS: Joi.number().integer().min(300).max(600_000).default(10_000),
+  CLUSTER_PROBE_HOST: Joi.string().ip({ cidr: 'forbidden' }).default('127.0.0.1'),
+  CLUSTER_PROBE_PORT: Joi.number().port().optional(),
 }).custom((env: Record<string, unknown>, helpers) => {
   // An API reachable from other hosts places paid calls: it must not run without a token.
   if (!env.API_TOKEN && !isLoopbackHost(String(env.API_HOST))) {
@@ -234,6 +281,13 @@ const schema = Joi.object({
   // Unsigned events would let anyone who can reach a receiver forge calls' outcomes.
   if (splitList(env.WEBHOOK_URLS).length > 0 && env.WEBHOOK_SECRET === undefined) {
     return helpers.message({ custom: '"WEBHOOK_SECRET" is required when WEBHOOK_URLS is set' });
+  }
+  if (env.DATABASE_URL !== undefined && env.CLUSTER_TOKEN === undefined) {
+    return helpers.message({ custom: '"CLUSTER_TOKEN" is required with DATABASE_URL: the nodes of a cluster call each other with it' });
+  }
+  // A node missing three heartbeats in a row is gone; fewer would drop a node for one slow write.
+  if (Number(env.CLUSTER_NODE_TIMEOUT_MS) < 3 * Number(env.CLUSTER_HEARTBEAT_MS)) {
+    return helpers.message({ custom: '"CLUSTER_NODE_TIMEOUT_MS" must be at least 3 × CLUSTER_HEARTBEAT_MS' });
   }
   // Asterisk cannot send to "every interface": a wildcard bind needs a real address to advertise.
   const advertised = env.EXTERNAL_MEDIA_ADVERTISE_HOST ?? env.EXTERNAL_MEDIA_HOST;
@@ -267,6 +321,12 @@ function isWebhookUrl(url: string): boolean {
 
 function isUnspecified(ip: string): boolean {
   return ip === '0.0.0.0' || /^[0:]+$/.test(ip);
+}
+
+/** The host name, cut to what NODE_ID allows; `node` when nothing of it fits. */
+function defaultNodeId(): string {
+  const name = hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 64);
+  return NODE_ID_PATTERN.test(name) ? name : 'node';
 }
 
 function splitList(value: unknown): string[] {
@@ -362,5 +422,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     webhookRetryMinMs: num('WEBHOOK_RETRY_MIN_MS'),
     webhookRetryMaxMs: num('WEBHOOK_RETRY_MAX_MS'),
     webhookConcurrency: num('WEBHOOK_CONCURRENCY'),
+    mediaWorkers: num('MEDIA_WORKERS'),
+    nodeId: opt('NODE_ID') ?? defaultNodeId(),
+    cluster:
+      v.DATABASE_URL === undefined
+        ? undefined
+        : Object.freeze({
+            databaseUrl: str('DATABASE_URL'),
+            token: str('CLUSTER_TOKEN'),
+            apiUrl: opt('CLUSTER_API_URL')?.replace(/\/+$/, ''),
+            maxConcurrentCalls: v.CLUSTER_MAX_CONCURRENT_CALLS === undefined ? undefined : num('CLUSTER_MAX_CONCURRENT_CALLS'),
+            heartbeatMs: num('CLUSTER_HEARTBEAT_MS'),
+            nodeTimeoutMs: num('CLUSTER_NODE_TIMEOUT_MS'),
+            probe: v.CLUSTER_PROBE_PORT === undefined ? undefined : Object.freeze({ host: str('CLUSTER_PROBE_HOST'), port: num('CLUSTER_PROBE_PORT') }),
+          }),
   });
 }

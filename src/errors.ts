@@ -76,3 +76,6 @@ export class NotFoundError extends BridgeError {}
 
 /** The request does not fit the resource's state (409), e.g. pausing a campaign that is over. */
 export class ConflictError extends BridgeError {}
+
+/** A feature this gateway's setup does not offer (e.g. campaigns on a node of a cluster); not worth retrying. */
+export class NotAvailableError extends BridgeError {}

@@ -27,14 +27,17 @@ const SECRET_PATHS = [
 ];
 
 /** Root logger of the process. Per-call loggers are `log.child({ callId })`. */
-export function createLogger(options: { level: LogLevel; pretty?: boolean } = { level: 'info' }): Logger {
+export function createLogger(options: { level: LogLevel | 'silent'; pretty?: boolean; destinationFd?: number } = { level: 'info' }): Logger {
   const keepPii = options.level === 'debug' || options.level === 'trace';
-  return pino({
+  const settings = {
     level: options.level,
     base: { service: 'voice-gateway' },
     redact: { paths: keepPii ? SECRET_PATHS : [...SECRET_PATHS, 'pii', '*.pii'], censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  // A worker thread writes its lines straight to the file descriptor: its process.stdout is a
+  // stream relayed by the main thread, which would put every media log line on the main loop.
+  return options.destinationFd === undefined ? pino(settings) : pino(settings, pino.destination({ fd: options.destinationFd, sync: true }));
 }
 
 /** A logger that writes nothing, for tests and tools. */

@@ -6,7 +6,6 @@
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import type { RtpMediaSession } from '../../src/media/media-session';
 import type { ResamplerPool } from '../../src/audio/resampler';
-import type { PacerStats } from '../../src/media/pacer';
 import { fullGc, LoadMeter } from './child';
 import { GatewayProbe } from './probe';
 import type { GatewayResult, MemorySnapshot } from './protocol';
@@ -22,13 +21,14 @@ export function memorySnapshot(): MemorySnapshot {
 
 type PacerCounters = GatewayResult['pacer'];
 
-function pacerCounters(s: PacerStats): PacerCounters {
+/** A session's slot counters (the media clock's, since the session joined it). */
+function pacerCounters(s: ReturnType<RtpMediaSession['diagnostics']>['pacer']): PacerCounters {
   return {
     ticks: s.ticks,
     framesSent: s.framesSent,
-    emptyTicks: s.emptyTicks,
+    emptyTicks: s.ticks - s.framesSent,
     lateTicks: s.lateTicks,
-    catchUpTicks: s.catchUpTicks,
+    catchUpTicks: 0,
     skippedTicks: s.skippedTicks,
     stalls: s.stalls,
   };

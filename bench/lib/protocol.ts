@@ -123,6 +123,8 @@ export interface SimSpec {
 
 export interface GatewaySpec {
   readonly calls: number;
+  /** MEDIA_WORKERS: 0 runs the links on the child's main thread (with per-frame probes). */
+  readonly mediaWorkers: number;
   readonly format: ExternalMediaFormat;
   readonly converter: ConverterName;
   readonly agentFormat: AgentAudioFormat;

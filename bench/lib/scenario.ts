@@ -14,6 +14,8 @@ import { MachineLoad } from './stats';
 /** What to run. */
 export interface ScenarioSpec {
   readonly calls: number;
+  /** MEDIA_WORKERS of the measured gateway (0: media on its main thread). */
+  readonly mediaWorkers: number;
   readonly format: ExternalMediaFormat;
   readonly converter: ConverterName;
   readonly agentFormat: AgentAudioFormat;

@@ -50,3 +50,16 @@ export async function assertPortsFree(checks: readonly PortCheck[]): Promise<voi
   const problems = (await Promise.all(checks.map(probe))).filter((p): p is string => p !== undefined);
   if (problems.length > 0) throw new PortsInUseError(problems);
 }
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick; another process may take it before us). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}

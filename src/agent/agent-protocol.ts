@@ -28,7 +28,7 @@ export interface ConversationConfigOverride {
   tts?: { voice_id?: string };
 }
 
-/** First message on a new socket (§3.1). */
+/** First message on a new socket (docs/agent-protocol.md#initiation-and-overrides). */
 export interface ConversationInitiationClientData {
   type: 'conversation_initiation_client_data';
   conversation_config_override?: ConversationConfigOverride;
@@ -36,35 +36,35 @@ export interface ConversationInitiationClientData {
   user_id?: string;
 }
 
-/** Caller audio in the agent's `user_input_audio_format`, base64. The only message without `type` (§3.2). */
+/** Caller audio in the agent's `user_input_audio_format`, base64. The only message without `type` (docs/agent-protocol.md#messages-we-send). */
 export interface UserAudioChunkMessage {
   user_audio_chunk: string;
 }
 
-/** Answer to `ping`, echoing its event id (§3.3). */
+/** Answer to `ping`, echoing its event id (docs/agent-protocol.md#ping-and-pong). */
 export interface PongMessage {
   type: 'pong';
   event_id: number;
 }
 
-/** Resets the server's turn timeout, e.g. while the caller is known to be present but silent (§3.7). */
+/** Resets the server's turn timeout, e.g. while the caller is known to be present but silent (docs/agent-protocol.md#messages-we-send). */
 export interface UserActivityMessage {
   type: 'user_activity';
 }
 
-/** Non-interrupting context for the LLM (§3.5). */
+/** Non-interrupting context for the LLM (docs/agent-protocol.md#messages-we-send). */
 export interface ContextualUpdateMessage {
   type: 'contextual_update';
   text: string;
 }
 
-/** Text treated as a user turn; interrupts the agent if it is speaking (§3.6). */
+/** Text treated as a user turn; interrupts the agent if it is speaking (docs/agent-protocol.md#messages-we-send). */
 export interface UserMessageMessage {
   type: 'user_message';
   text: string;
 }
 
-/** Result of a `client_tool_call`; `result` must be a string (§3.4). */
+/** Result of a `client_tool_call`; `result` must be a string (docs/agent-protocol.md#client-tools). */
 export interface ClientToolResultMessage {
   type: 'client_tool_result';
   tool_call_id: string;
@@ -119,7 +119,7 @@ export interface AgentInitiation {
 
 /**
  * Build the `conversation_initiation_client_data` message. Only fields that are set appear, because
- * the server rejects (close 1008) overrides for fields the agent does not allow (§3.1), and an
+ * the server rejects (close 1008) overrides for fields the agent does not allow (docs/agent-protocol.md#initiation-and-overrides), and an
  * override object we did not mean to send would trip that.
  */
 export function buildInitiationMessage(i: AgentInitiation = {}): ConversationInitiationClientData {
@@ -146,7 +146,7 @@ export function buildInitiationMessage(i: AgentInitiation = {}): ConversationIni
 /** Input format assumed when metadata lacks `user_input_audio_format` (older servers; JS SDK does the same). */
 export const DEFAULT_USER_INPUT_AUDIO_FORMAT: AgentAudioFormat = 'pcm_16000';
 
-/** First server message: conversation id and the audio formats of this agent (§4.1). */
+/** First server message: conversation id and the audio formats of this agent (docs/agent-protocol.md#conversation-metadata). */
 export interface ConversationInitiationMetadata {
   type: 'conversation_initiation_metadata';
   conversationId: string;
@@ -176,7 +176,7 @@ export interface AgentAudioMessage {
   alignment: AudioAlignment | undefined;
 }
 
-/** Barge-in: `eventId` is the new watermark (§6.4). */
+/** Barge-in: `eventId` is the new watermark (docs/agent-protocol.md#interruption-watermark). */
 export interface InterruptionMessage {
   type: 'interruption';
   eventId: number;
@@ -197,14 +197,14 @@ export interface UserTranscriptMessage {
   eventId: number | undefined;
 }
 
-/** The agent's full text for a reply. Order relative to its audio is not guaranteed (§4.5). */
+/** The agent's full text for a reply. Order relative to its audio is not guaranteed (docs/agent-protocol.md#transcripts). */
 export interface AgentResponseMessage {
   type: 'agent_response';
   text: string;
   eventId: number | undefined;
 }
 
-/** The agent's reply as actually heard, after an interruption truncated it (§4.6). */
+/** The agent's reply as actually heard, after an interruption truncated it (docs/agent-protocol.md#transcripts). */
 export interface AgentResponseCorrectionMessage {
   type: 'agent_response_correction';
   originalText: string;
@@ -212,7 +212,7 @@ export interface AgentResponseCorrectionMessage {
   eventId: number | undefined;
 }
 
-/** The agent asks the client to run a tool; answer with `client_tool_result` (§4.10). */
+/** The agent asks the client to run a tool; answer with `client_tool_result` (docs/agent-protocol.md#client-tools). */
 export interface ClientToolCallMessage {
   type: 'client_tool_call';
   toolName: string;
@@ -222,7 +222,7 @@ export interface ClientToolCallMessage {
   expectsResponse: boolean | undefined;
 }
 
-/** A server-side tool (e.g. `end_call`) is about to run (§4.11). */
+/** A server-side tool (e.g. `end_call`) is about to run (docs/agent-protocol.md#server-tools). */
 export interface AgentToolRequestMessage {
   type: 'agent_tool_request';
   toolName: string;
@@ -231,7 +231,7 @@ export interface AgentToolRequestMessage {
   eventId: number | undefined;
 }
 
-/** A server-side tool ran; `toolName === 'end_call'` means the agent is hanging up (§4.11). */
+/** A server-side tool ran; `toolName === 'end_call'` means the agent is hanging up (docs/agent-protocol.md#server-tools). */
 export interface AgentToolResponseMessage {
   type: 'agent_tool_response';
   toolName: string;
@@ -244,7 +244,7 @@ export interface AgentToolResponseMessage {
 
 /**
  * Error frame. Newer servers nest it in `error_event` with `code`/`error_type`; a real quota kill
- * arrived flat as `{type:'error', message}` (§4.13). `shape` says which one we saw.
+ * arrived flat as `{type:'error', message}` (docs/agent-protocol.md#error-frames). `shape` says which one we saw.
  */
 export interface AgentErrorMessage {
   type: 'error';
@@ -359,7 +359,7 @@ function optBoolean(o: Json, key: string): boolean | undefined {
   return typeof v === 'boolean' ? v : undefined;
 }
 
-/** Event ids are integers in the schema but SDK tests send strings ("123"); accept both (§2). */
+/** Event ids are integers in the schema but SDK tests send strings ("123"); accept both (docs/agent-protocol.md#audio). */
 function toEventId(v: unknown): number | undefined {
   if (typeof v !== 'number' && typeof v !== 'string') return undefined;
   if (typeof v === 'string' && v.trim() === '') return undefined;

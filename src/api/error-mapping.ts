@@ -10,6 +10,7 @@ import {
   BridgeError,
   CallNotFoundError,
   ConflictError,
+  NotAvailableError,
   NotFoundError,
   PolicyError,
   RateLimitError,
@@ -27,6 +28,7 @@ export const RETRY_AFTER_S = 5;
  * | Boom                                    | unchanged                     |
  * | CallNotFoundError, NotFoundError        | 404                           |
  * | ConflictError                           | 409                           |
+ * | NotAvailableError                       | 501 (not in this setup)       |
  * | PolicyError                             | 403, names `field`            |
  * | RateLimitError                          | 429 + Retry-After (its wait)  |
  * | ServiceUnavailableError                 | 503 + Retry-After             |
@@ -50,6 +52,9 @@ export function toBoom(err: unknown): Boom.Boom {
   }
   if (err instanceof ConflictError) {
     return withCode(Boom.conflict(err.message), err);
+  }
+  if (err instanceof NotAvailableError) {
+    return withCode(Boom.notImplemented(err.message), err);
   }
   if (err instanceof PolicyError) {
     const boom = withCode(Boom.forbidden(`"${err.field}": ${err.message}`), err);

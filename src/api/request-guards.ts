@@ -1,6 +1,6 @@
 /**
  * Which requests reach the routes at all: the answer to web pages on the operator's machine and to
- * DNS rebinding (README "Security").
+ * DNS rebinding (docs/security.md).
  *
  * 1. Host (every route, `onRequest`, before routing): the Host header must name this API — a
  *    loopback address or `localhost` with the port the server listens on, the listen address

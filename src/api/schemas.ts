@@ -272,6 +272,7 @@ export const callViewSchema = Joi.object({
   amd_result: Joi.string().allow(null).required().description('Answering-machine detection verdict: HUMAN, MACHINE, NOTSURE'),
   transferred_to: Joi.string().allow(null).required().description('Number the agent transferred the caller to'),
   recording_url: Joi.string().allow(null).required().description('Download path of the recording, when recorded'),
+  node_id: Joi.string().allow(null).required().description('NODE_ID of the gateway that carried the call'),
   status: Joi.string()
     .valid(...CALL_STATUSES)
     .label('CallStatus')
@@ -286,7 +287,9 @@ export const callViewSchema = Joi.object({
   end_reason: Joi.string()
     .allow(null)
     .required()
-    .description('callee, api, agent, agent-error, ring-timeout, no-answer, busy, rejected, max-duration, answering-machine, error, shutdown or gateway-restart'),
+    .description(
+      'callee, api, agent, agent-error, ring-timeout, no-answer, busy, rejected, max-duration, answering-machine, error, shutdown, gateway-restart; refused inbound calls: at-capacity or rate-limited',
+    ),
   error: Joi.string().allow(null).required(),
   transcript: Joi.array().items(transcriptEntrySchema).required(),
   metrics: bridgeMetricsSchema.required(),

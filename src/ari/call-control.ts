@@ -18,6 +18,19 @@ export interface OriginateParams {
   variables?: Record<string, string>;
 }
 
+/** A channel made in Stasis but not dialled yet (`POST /channels/create`); `dial` rings it. */
+export interface CreateChannelParams {
+  endpoint: string;
+  channelId: string;
+  app: string;
+  /** StasisStart args of the new channel (it enters the app at creation, before it rings). */
+  appArgs: string;
+  /** Codec offer, e.g. `alaw,ulaw`. */
+  formats: string;
+  /** Channel variables, e.g. `CALLERID(num)`. */
+  variables?: Record<string, string>;
+}
+
 export interface ExternalMediaParams {
   channelId: string;
   app: string;
@@ -40,6 +53,10 @@ export type HangupReason = 'normal' | 'busy' | 'congestion' | 'no_answer' | 'tim
 /** The ARI operations a call needs. Implemented over ari-client; small enough to fake. */
 export interface CallControl {
   originate(params: OriginateParams): Promise<void>;
+  /** Makes a channel in Stasis without ringing it, so it can join a bridge first (docs/asterisk.md#early-bridge). */
+  createChannel(params: CreateChannelParams): Promise<void>;
+  /** Rings a created channel; Asterisk gives up after `timeoutS` (ChannelDestroyed, no answer). */
+  dial(channelId: string, timeoutS: number): Promise<void>;
   answer(channelId: string): Promise<void>;
   /** Resolves when gone; a channel that no longer exists is not an error. */
   hangup(channelId: string, reason?: HangupReason): Promise<void>;
@@ -154,6 +171,16 @@ export class AriCallControl implements CallControl {
         variables: p.variables,
       }),
     );
+  }
+
+  async createChannel(p: CreateChannelParams): Promise<void> {
+    await this.#do('createChannel', (c) =>
+      c.channels.create({ endpoint: p.endpoint, channelId: p.channelId, app: p.app, appArgs: p.appArgs, formats: p.formats, variables: p.variables } as Parameters<Client['channels']['create']>[0]),
+    );
+  }
+
+  async dial(channelId: string, timeoutS: number): Promise<void> {
+    await this.#do('dial', (c) => c.channels.dial({ channelId, timeout: timeoutS }));
   }
 
   async answer(channelId: string): Promise<void> {

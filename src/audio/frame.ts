@@ -1,7 +1,7 @@
 /** Telephony frame length. Every RTP packet we send carries exactly this much audio. */
 export const FRAME_MS = 20;
 
-/** ExternalMedia RTP formats that work in both directions (see README: slin16 is one-way). */
+/** ExternalMedia RTP formats that work in both directions (slin16 is one-way: docs/asterisk.md#slin16-is-one-way). */
 export type ExternalMediaFormat = 'slin' | 'alaw' | 'ulaw';
 /** Asterisk's side of ExternalMedia is always 8 kHz for the formats above. */
 export const TELEPHONY_RATE_HZ = 8000;

@@ -27,7 +27,7 @@ export function float32ToInt16(samples: Float32Array, out?: Int16Array, length: 
   return dst;
 }
 
-/** Big-endian PCM16 bytes (RTP `slin`, asterisk-ari.md §2.1) → samples. An odd last byte is ignored. */
+/** Big-endian PCM16 bytes (RTP `slin`: docs/asterisk.md#byte-order-of-slin) → samples. An odd last byte is ignored. */
 export function readPcm16BE(bytes: Uint8Array, out?: Int16Array): Int16Array {
   const n = bytes.length >>> 1;
   const dst = out === undefined ? new Int16Array(n) : fit(out, n);

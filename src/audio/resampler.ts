@@ -5,7 +5,7 @@
  * What the package does (read from dist/libsamplerate.js 2.1.2 and its C glue, and measured):
  * - It is wasm2js output (plain JS, no WebAssembly). Every `create()` re-runs the generated module,
  *   building a fresh set of closures and a 26,411,008-byte heap ArrayBuffer. That is synchronous
- *   work on the event loop: 5 ms median unloaded (asterisk-ari.md §4), 32–34 ms median on a loaded
+ *   work on the event loop: 5 ms median unloaded (docs/performance.md#creation-cost-and-the-pool), 32–34 ms median on a loaded
  *   2-core box (bench/resampler-memory.ts). A fresh instance's code is also cold: its first 20 ms
  *   frame took ~10 ms and frames 2–11 ~0.6–1.5 ms each, against ~0.16 ms on a reused instance.
  * - One module holds ONE global `SRC_STATE` and one global `SRC_DATA`, so an instance cannot be

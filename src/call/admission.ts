@@ -108,7 +108,8 @@ export class Admission {
       return this.reserve('inbound');
     } catch (err) {
       if (!(err instanceof ServiceUnavailableError)) throw err;
-      return { error: err, endReason: err.code === 'SHUTTING_DOWN' ? 'shutdown' : 'at-capacity', hangupReason: 'congestion' };
+      const endReason: EndReason = err.code === 'SHUTTING_DOWN' ? 'shutdown' : err.code.endsWith('AT_CAPACITY') ? 'at-capacity' : 'error';
+      return { error: err, endReason, hangupReason: 'congestion' };
     }
   }
 }

@@ -4,14 +4,23 @@
  * without user input, so an outbound call must not hold one for a phone that only rings.
  *
  *   ringing: open while the phone rings (the greeting is ready at answer), but for at most
- *            AGENT_PRECONNECT_MAX_S: still ringing then, the socket is closed ("parked") and a new
- *            one opened on answer. Busy, rejected and unanswered calls close it at once (teardown).
+ *            AGENT_PRECONNECT_MAX_S: still ringing then, the conversation and its ExternalMedia
+ *            channel are released ("parked") and a new pair is opened on answer. Busy, rejected and
+ *            unanswered calls release it at once (teardown).
  *   answer:  open on answer; the callee hears ringback until the agent is connected.
  *
  * Inbound calls connect before they are answered (the caller hears ringing meanwhile) in both modes.
+ *
+ * What one attempt opens is the agent's side of the early bridge (docs/asterisk.md#early-bridge):
+ * the link (agent socket + RTP endpoint) and an ExternalMedia channel for that RTP endpoint in the
+ * call's bridge. A new link has a new RTP endpoint, so each attempt has its own ExternalMedia
+ * channel, named by the attempt's generation (src/call/ari-ids.ts `mediaChannelId`). Everything an
+ * attempt opens is on its own disposer stack, a child of the conversation's: parking releases just
+ * that, the call's teardown releases whatever is left.
  */
 import type { Logger } from 'pino';
-import type { CallControl } from '../ari/call-control';
+import type { CallControl, ExternalMediaAddress } from '../ari/call-control';
+import type { DisposerStack } from '../lifecycle/disposer-stack';
 import type { ConversationLink, ConversationLinkHandlers } from '../media/conversation-link';
 
 export type AgentConnectMode = 'ringing' | 'answer';
@@ -22,12 +31,24 @@ export interface AgentConnectSettings {
   preconnectMaxMs?: number;
 }
 
+/** The agent's side of the call's bridge, once connected. */
+export interface AgentLeg {
+  readonly link: ConversationLink;
+  /** Where Asterisk takes our RTP; undefined when the call ended while it joined. */
+  readonly remote: ExternalMediaAddress | undefined;
+  /** The attempt that opened it (1, 2, …): names its ExternalMedia channel. */
+  readonly generation: number;
+}
+
 /** What the plan needs of its call. */
 export interface AgentConnectHost {
-  /** Opens a conversation owned by the call; `signal` aborts this attempt only. */
-  open(signal: AbortSignal): Promise<ConversationLink>;
-  /** Closes a conversation opened too early; its reports are ignored from now on. */
-  release(link: ConversationLink): void;
+  /**
+   * Opens a conversation and joins its ExternalMedia channel (named for `generation`) to the
+   * call's bridge, registering every release on `disposers`; `signal` aborts this attempt only.
+   */
+  open(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg>;
+  /** The conversation's disposer stack: each attempt gets a child of it. */
+  readonly disposers: DisposerStack;
   isUnanswered(): boolean;
   /** A timer released with the call. */
   timer(label: string, ms: number, fn: () => void): void;
@@ -39,8 +60,10 @@ export interface AgentConnectHost {
 }
 
 interface ConnectAttempt {
-  readonly link: Promise<ConversationLink>;
+  readonly generation: number;
+  readonly leg: Promise<AgentLeg>;
   readonly abort: AbortController;
+  readonly disposers: DisposerStack;
   isReady: boolean;
   isParked: boolean;
 }
@@ -49,17 +72,23 @@ export class AgentConnect {
   readonly #settings: AgentConnectSettings;
   readonly #host: AgentConnectHost;
   #attempt: ConnectAttempt | undefined;
+  #generations = 0;
 
   constructor(settings: AgentConnectSettings, host: AgentConnectHost) {
     this.#settings = settings;
     this.#host = host;
   }
 
+  /** The generation of the attempt the call uses now (its ExternalMedia channel); undefined when none. */
+  get generation(): number | undefined {
+    return this.#attempt?.generation;
+  }
+
   /** The phone is being dialled: in `ringing` mode the conversation opens now, for a while. */
   dialing(): void {
     if (this.#settings.mode !== 'ringing') return;
     const attempt = this.#open();
-    attempt.link.catch((err: unknown) => {
+    attempt.leg.catch((err: unknown) => {
       if (!attempt.isParked) this.#host.onFailed(err);
     });
     const maxMs = this.#settings.preconnectMaxMs;
@@ -70,21 +99,23 @@ export class AgentConnect {
   }
 
   /** Connect now (an inbound call, before it is answered). */
-  now(): Promise<ConversationLink> {
-    return (this.#attempt ?? this.#open()).link;
+  now(): Promise<AgentLeg> {
+    return (this.#attempt ?? this.#open()).leg;
   }
 
-  /** The call was answered: the conversation to bridge (opened now if there is none), and whether it is connected already. */
-  atAnswer(): { link: Promise<ConversationLink>; isReady: boolean } {
+  /** The call was answered: the agent leg to start (opened now if there is none), and whether it is connected already. */
+  atAnswer(): { leg: Promise<AgentLeg>; isReady: boolean } {
     const attempt = this.#attempt ?? this.#open();
-    return { link: attempt.link, isReady: attempt.isReady };
+    return { leg: attempt.leg, isReady: attempt.isReady };
   }
 
   #open(): ConnectAttempt {
+    const generation = ++this.#generations;
     const abort = new AbortController();
-    const link = this.#host.open(AbortSignal.any([this.#host.signal, abort.signal]));
-    const attempt: ConnectAttempt = { link, abort, isReady: false, isParked: false };
-    link.then(
+    const disposers = this.#host.disposers.child(`agent-${generation}`);
+    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers);
+    const attempt: ConnectAttempt = { generation, leg, abort, disposers, isReady: false, isParked: false };
+    leg.then(
       () => void (attempt.isReady = true),
       () => undefined, // reported by whoever waits for it
     );
@@ -96,11 +127,10 @@ export class AgentConnect {
     attempt.isParked = true;
     this.#attempt = undefined;
     attempt.abort.abort();
-    this.#host.log.info({ preconnectMaxS: (this.#settings.preconnectMaxMs ?? 0) / 1000 }, 'phone still ringing: agent conversation closed, reopened on answer');
-    attempt.link.then(
-      (link) => this.#host.release(link),
-      () => undefined, // aborted while connecting: nothing was left open
-    );
+    this.#host.log.info({ preconnectMaxS: (this.#settings.preconnectMaxMs ?? 0) / 1000 }, 'phone still ringing: agent conversation and its media released, reopened on answer');
+    // The link and the ExternalMedia channel go now (or, when still opening, as soon as they exist:
+    // a disposed stack releases what is registered on it at once).
+    attempt.disposers.disposeAll().catch((err: unknown) => this.#host.log.debug({ err }, 'parked agent leg not released cleanly'));
   }
 }
 
@@ -120,9 +150,10 @@ export function whileCurrent(isCurrent: () => boolean, handlers: ConversationLin
 }
 
 /**
- * Plays ringback (the tone zone's `ring`, asterisk-conf/indications.conf) to an answered leg until
- * the returned stop is called. A failure to play is logged, never fatal: the callee then hears
- * silence for the same short while.
+ * Plays ringback (the tone zone's `ring`, asterisk-conf/indications.conf) to the answered leg until
+ * the returned stop is called. The leg is already in the call's bridge: a channel playback there
+ * plays to that channel only (docs/asterisk.md#early-bridge). A failure to play is logged, never
+ * fatal: the callee then hears silence for the same short while.
  */
 export async function startRingback(control: CallControl, channelId: string, playbackId: string, log: Logger): Promise<() => Promise<void>> {
   if (control.playMedia === undefined || control.stopPlayback === undefined) return async () => undefined;

@@ -17,6 +17,8 @@ export class CallFacts {
   readonly request: StartCallRequest;
   readonly origin: CallOrigin;
   readonly createdAt: Date;
+  /** NODE_ID of the gateway carrying the call. */
+  readonly nodeId: string | null;
   status: CallStatus;
   readonly statusHistory: StatusChange[];
   answeredAt: Date | null = null;
@@ -34,8 +36,9 @@ export class CallFacts {
   /** The media counters as last read from the link (frozen once the link is gone). */
   metrics: BridgeMetrics = emptyBridgeMetrics();
 
-  constructor(id: string, request: StartCallRequest, origin: CallOrigin, now: Date, initialStatus: CallStatus) {
+  constructor(id: string, request: StartCallRequest, origin: CallOrigin, now: Date, initialStatus: CallStatus, nodeId: string | null = null) {
     this.id = id;
+    this.nodeId = nodeId;
     this.request = request;
     this.origin = origin;
     this.createdAt = now;
@@ -77,6 +80,7 @@ export class CallFacts {
       amd_result: this.amdResult,
       transferred_to: this.transferredTo,
       recording_url: this.isRecording ? `/api/calls/${this.id}/recording` : null,
+      node_id: this.nodeId,
       status: this.status,
       conversation_id: this.conversationId,
       created_at: this.createdAt.toISOString(),

@@ -99,16 +99,24 @@ export class CallService implements CallApi {
   }
 
   async startCall(request: StartCallRequest, requester: CallRequester): Promise<CallView> {
-    // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
-    // request never reaches this point (the API answers 400 before).
-    this.#admission.chargeAttempt(requester.id);
-    this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
-    const ticket = this.#admission.reserve('outbound');
-    const call = this.#newCall(request, { direction: 'outbound' }, requester.id);
+    let ticket: AdmissionTicket;
+    let call: Call;
+    try {
+      // Charged first: a policy refusal costs an attempt (probing costs the prober); a malformed
+      // request never reaches this point (the API answers 400 before).
+      if (requester.isAttemptCharged !== true) this.#admission.chargeAttempt(requester.id);
+      this.#deps.destinationGuard?.assertAllowed(request.phoneNumber, request.callerId);
+      ticket = this.#admission.reserve('outbound');
+      call = this.#newCall(request, { direction: 'outbound' }, requester.id);
+    } catch (err) {
+      this.#deps.metrics.callRefused('outbound', refusalReason(err));
+      throw err;
+    }
     try {
       await this.#deps.writer.insert(call.summary(), this.#statusEvent(call.summary()));
     } catch (err) {
       ticket.release();
+      this.#deps.metrics.callRefused('outbound', 'store-unavailable');
       throw storeUnavailable(err);
     }
     this.#track(call, ticket);
@@ -185,7 +193,7 @@ export class CallService implements CallApi {
    * and remove our channels and bridges that no live call owns (we crashed or restarted).
    */
   reconcile(): Promise<void> {
-    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: this.#registry.all() });
+    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: () => this.#registry.all() });
   }
 
   /** False once `stop()` began: new calls get 503 and `/health` reports it. */
@@ -310,7 +318,7 @@ export class CallService implements CallApi {
   /** Ends a refused inbound call at once (never answered) with the cause the refusal chose, and records it. */
   async #refuseInbound(request: StartCallRequest, origin: CallOrigin, refusal: InboundRefusal, hangUp: (r: 'busy' | 'congestion') => Promise<void>): Promise<void> {
     const now = new Date();
-    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed');
+    const facts = new CallFacts(randomUUID(), request, origin, now, 'failed', this.#deps.settings.nodeId ?? null);
     facts.endedAt = now;
     facts.endReason = refusal.endReason;
     facts.recordError(`${refusal.error.code}: ${refusal.error.message}`);
@@ -325,6 +333,11 @@ export class CallService implements CallApi {
   #statusEvent(summary: ReturnType<Call['summary']>): ReturnType<WebhookPublisher['event']> {
     return this.#deps.webhooks?.event('call.status', callOrderKey(summary.id), summary) ?? [];
   }
+}
+
+/** The metrics label of a refused API call: the error's stable code, lower-case. */
+function refusalReason(err: unknown): string {
+  return err instanceof BridgeError ? err.code.toLowerCase().replaceAll('_', '-') : 'error';
 }
 
 function storeUnavailable(cause: unknown): ServiceUnavailableError {

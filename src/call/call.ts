@@ -1,111 +1,38 @@
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/ari-events';
-import type { AriEventRouter } from '../ari/ari-event-router';
-import type { CallControl } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
+import { SafeEmitter } from '../lifecycle/safe-emitter';
 import { withTimeout } from '../lifecycle/timers';
-import type { AgentSignal, AgentToolCall, ConversationLink, LinkOpener } from '../media/conversation-link';
 import type { CallRecord } from '../model/call-record';
-import type { AmdMode, BridgeMetrics, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
-import type { AdmissionTicket } from './admission';
-import { AgentConnect, startRingback, whileCurrent, type AgentConnectSettings } from './agent-connect';
+import type { AmdMode, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
+import { AgentConnect, startRingback, type AgentLeg } from './agent-connect';
 import { AgentLines, type LineChange } from './agent-lines';
 import { agentRequestOf } from './agent-request';
-import { runAgentTool, type AgentToolHost } from './agent-tools';
-import { bridgeId, callChannelId, recordingName, ringbackId } from './ari-ids';
+import { bridgeId, callChannelId, mediaChannelId, recordingName, ringbackId } from './ari-ids';
+import { CallConversation } from './call-conversation';
 import { CallFacts, type CallOrigin } from './call-facts';
 import { finalStatus, isEndingState, isUnansweredState, nextCallState, type CallState } from './call-state';
+import { AMD_CONTEXT, type CallDeps, type CallEvents } from './call-types';
 import type { EndReason } from './hangup-cause';
 import { interpretLegEvent, type LegIntent } from './leg-events';
-import { bridgeLegToMedia } from './media-bridge';
-import { CallTransfers, type TransferAttempt, type TransferSettings } from './transfer';
+import { createCallBridge, joinAgentMedia, startConversationMedia } from './media-bridge';
+import { CallTransfers } from './transfer';
 
 export type { CallOrigin } from './call-facts';
 export type { CallState } from './call-state';
-
-export interface CallSettings {
-  ariApp: string;
-  trunkEndpoint: string;
-  callerId: string | undefined;
-  ringTimeoutS: number;
-  maxDurationS: number;
-  externalMediaFormat: 'slin' | 'alaw' | 'ulaw';
-  /** How long after answer the agent may still be connecting before the call fails. */
-  agentReadyTimeoutMs: number;
-  /** Longest goodbye we play after the agent ended the conversation. */
-  drainTimeoutMs: number;
-  /** While the phone rings, tell the agent someone is coming so it does not re-engage. */
-  ringingActivityIntervalMs: number;
-  metricsLogIntervalMs: number;
-  /** How caller keypad digits reach the agent. */
-  dtmfToAgent: 'user_message' | 'contextual_update' | 'off';
-  /** Most DTMF digits the agent may send on one call (send_dtmf). */
-  sendDtmfMaxDigits: number;
-  transfer: TransferSettings;
-  /** Destination policy: an Error naming why a number may not be dialled, or null. */
-  checkDestination: (phoneNumber: string) => Error | null;
-  /** Longest wait for one release at teardown (an agent close handshake, an ARI request). */
-  releaseStepTimeoutMs: number;
-  /** AGENT_USER_ID: the agent's `user_id` for every call; absent: the other party's number. */
-  agentUserId?: string;
-  /** AGENT_CONNECT and AGENT_PRECONNECT_MAX_S (src/call/agent-connect.ts); absent: while ringing, no limit. */
-  agentConnect?: AgentConnectSettings;
-}
-
-/** Dialplan context (asterisk-conf/extensions.conf) that runs AMD() and returns to Stasis with `amd,<status>,<cause>`. */
-export const AMD_CONTEXT = 'vg-amd';
-
-export interface CallDeps {
-  control: CallControl;
-  router: AriEventRouter;
-  openLink: LinkOpener;
-  settings: CallSettings;
-  log: Logger;
-  /** A place for a transfer leg (capacity and the attempt rate limit); throws the refusal. */
-  admitTransferLeg: () => AdmissionTicket;
-}
-
-interface CallEvents {
-  status: [CallStatus];
-  /** A new transcript line, the `seq`-th of the call (0-based). */
-  transcript: [TranscriptEntry, number];
-  /** Line `seq` changed: what the caller heard of it became known, or the agent corrected it. */
-  lineUpdated: [TranscriptEntry, number];
-  /** The caller barged in; queued agent audio was dropped. */
-  interruption: [];
-  /** Every METRICS_LOG_INTERVAL_MS while bridged: cumulative media counters. */
-  metrics: [BridgeMetrics];
-  /** The agent conversation is ready, `ms` after the call started. */
-  agentConnected: [ms: number];
-  /** The first agent audio left for the caller, `ms` after answer. */
-  firstAudio: [ms: number];
-  /** The caller pressed a key. */
-  dtmf: [digit: string];
-  /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */
-  amd: [result: string, cause: string];
-  /** The agent asked for a transfer (allowed or refused). */
-  transferAttempt: [TransferAttempt];
-  /** The caller now talks to `phoneNumber`; the agent has left. */
-  transferred: [phoneNumber: string];
-  /** An agent audio frame too big for the playout queue was refused. */
-  frameRefused: [bytes: number];
-  /** The agent reported context use, a guardrail, or an MCP tool call (answered by policy). */
-  agentSignal: [AgentSignal];
-  ended: [CallRecord];
-}
+export { AMD_CONTEXT, type CallDeps, type CallEvents, type CallSettings } from './call-types';
 
 /**
  * One phone call: it owns everything it opens — the leg's ARI subscription, the call leg, the
- * conversation link (agent socket and media), the bridge and ExternalMedia channel, a transfer leg,
+ * conversation (agent socket and media), the bridge and ExternalMedia channel, a transfer leg,
  * the recording and its timers — each registered for release where it is acquired. `end()` is the
  * one teardown path: it runs once, never throws, hangs up the caller's leg first and releases the
- * rest in parallel (docs/architecture.md). The rules live in pure cores: the state machine
- * (call-state.ts), the leg's events (leg-events.ts), the record (call-facts.ts), transfers
- * (transfer.ts) and agent tools (agent-tools.ts).
+ * rest in parallel (docs/architecture.md). The rules live in small cores it composes: the state
+ * machine (call-state.ts), the leg's events (leg-events.ts), the record (call-facts.ts), the
+ * conversation (call-conversation.ts) and transfers (transfer.ts).
  */
-export class Call extends EventEmitter<CallEvents> {
+export class Call extends SafeEmitter<CallEvents> {
   readonly id: string;
   readonly log: Logger;
   readonly #deps: CallDeps;
@@ -113,44 +40,34 @@ export class Call extends EventEmitter<CallEvents> {
   readonly #agentLines: AgentLines;
   readonly #abort = new AbortController();
   readonly #disposers: DisposerStack;
-  /** The agent link and the ExternalMedia channel: released with the call, or earlier at a transfer. */
-  readonly #conversation: DisposerStack;
-  readonly #channelId: string;
+  /** The agent's part (link, ExternalMedia channel): released with the call, or at a transfer. */
+  readonly #conversationDisposers: DisposerStack;
+  readonly #conversation: CallConversation;
+  /** When the agent's side (link + ExternalMedia channel) opens: AGENT_CONNECT. */
+  readonly #connect: AgentConnect;
   readonly #transfers: CallTransfers;
+  readonly #channelId: string;
   #state: CallState = 'dialing';
   #hasChannel = false;
-  #link: ConversationLink | undefined;
-  readonly #connect: AgentConnect;
-  #isLinkReleased = false;
+  /** The leg in the call's bridge (and dialled, outbound): an agent leg joins the bridge after it. */
+  #placed: Promise<void> | undefined;
   #isInAmd = false;
-  #isAgentEnding = false;
   #answeredAtMs: number | undefined;
-  #dtmfDigitsSent = 0;
   #ended: Promise<void> | undefined;
 
   constructor(id: string, request: StartCallRequest, deps: CallDeps, origin: CallOrigin = { direction: 'outbound' }) {
     super();
     this.id = id;
     this.#deps = deps;
-    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing');
+    this.#facts = new CallFacts(id, request, origin, new Date(), 'dialing', deps.settings.nodeId ?? null);
     this.#agentLines = new AgentLines(this.#facts.transcript);
     this.#channelId = origin.direction === 'inbound' ? origin.channelId : callChannelId(id);
     this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });
-    this.#conversation = this.#disposers.child('conversation');
+    this.#conversationDisposers = this.#disposers.child('conversation');
+    this.#conversation = this.#createConversation();
+    this.#connect = this.#createConnect();
     this.#transfers = this.#createTransfers();
-    this.#connect = new AgentConnect(deps.settings.agentConnect ?? { mode: 'ringing' }, {
-      open: (signal) => this.#openLink(signal),
-      release: (link) => {
-        if (this.#link === link) this.#link = undefined;
-        link.close(1000, 'the phone is still ringing').catch((err: unknown) => this.log.debug({ err }, 'parked agent conversation did not close cleanly'));
-      },
-      isUnanswered: () => isUnansweredState(this.#state),
-      timer: (label, ms, fn) => this.#timer(label, ms, fn),
-      onFailed: (err) => this.#failInBackground('agent-error', err),
-      signal: this.#abort.signal,
-      log: this.log,
-    });
   }
 
   /** The call leg's ARI channel id. */
@@ -177,44 +94,64 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   /**
-   * Places the call. Resolves once Asterisk accepted the originate (the phone is being dialled);
-   * rejects, with the call already ended as failed, if it did not.
+   * Places the call: the call's bridge, the leg created in Stasis and put into the bridge, then
+   * dialled. Resolves once the phone is being dialled; rejects, with the call already ended as
+   * failed, if Asterisk refused. With AGENT_CONNECT=ringing the agent connects meanwhile and its
+   * ExternalMedia channel joins the bridge while the phone rings, so the answer starts the audio
+   * with no ARI request (docs/asterisk.md#early-bridge).
    */
   async start(): Promise<void> {
     if (this.#facts.origin.direction !== 'outbound') throw new Error('start() is for outbound calls; use accept()');
-    const { control, settings } = this.#deps;
-    const request = this.#facts.request;
+    const { settings } = this.#deps;
+    const ringTimeoutS = this.#facts.request.ringTimeoutS ?? settings.ringTimeoutS;
     this.#subscribeCallLeg();
-    const ringTimeoutS = request.ringTimeoutS ?? settings.ringTimeoutS;
-    // AGENT_CONNECT=ringing: the agent opens while the phone rings (its greeting ready at answer).
+    this.#placed = this.#dialLeg(ringTimeoutS);
+    // AGENT_CONNECT=ringing: the agent opens while the phone rings (its greeting ready at answer);
+    // its ExternalMedia channel joins once the leg is dialled.
     this.#connect.dialing();
     try {
-      await control.originate({
-        endpoint: `PJSIP/${dialString(request.phoneNumber)}@${settings.trunkEndpoint}`,
-        channelId: this.#channelId,
-        app: settings.ariApp,
-        appArgs: `outbound,${this.id}`,
-        callerId: request.callerId ?? settings.callerId,
-        timeoutS: ringTimeoutS,
-        formats: 'alaw,ulaw',
-        variables: { VG_CALL_ID: this.id, VG_AGENT_ID: request.agentId ?? 'default' },
-      });
+      await this.#placed;
     } catch (err) {
       await this.#fail('error', err);
       throw err;
     }
-    // Registered after originate succeeded: before that there is no channel to hang up.
-    this.#hasChannel = true;
-    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
     // Asterisk ends ringing itself at `timeout`; this guards against a lost ChannelDestroyed.
     this.#timer('ring-guard', (ringTimeoutS + 10) * 1000, () => {
       if (isUnansweredState(this.#state)) this.#endInBackground('ring-timeout');
     });
   }
 
+  /** The call's bridge, the leg created in Stasis and bridged, then dialled. */
+  async #dialLeg(ringTimeoutS: number): Promise<void> {
+    const { control, settings } = this.#deps;
+    const request = this.#facts.request;
+    const callerId = request.callerId ?? settings.callerId;
+    // A created channel enters Stasis a moment after the request returns; bridging it before then
+    // fails with 422 (docs/asterisk.md#the-bridging-race).
+    const inStasis = new Promise<void>((resolve) => {
+      const sub = this.#deps.router.subscribe(this.#channelId, () => resolve(), ['StasisStart']);
+      this.#disposers.defer('leg-stasis-subscription', () => sub.cancel(), 'last');
+    });
+    await createCallBridge(control, this.#disposers, this.id);
+    await control.createChannel({
+      endpoint: `PJSIP/${request.phoneNumber.replace(/^\+/, '')}@${settings.trunkEndpoint}`,
+      channelId: this.#channelId,
+      app: settings.ariApp,
+      appArgs: `outbound,${this.id}`,
+      formats: 'alaw,ulaw',
+      variables: { VG_CALL_ID: this.id, VG_AGENT_ID: request.agentId ?? 'default', ...(callerId === undefined ? {} : { 'CALLERID(num)': callerId }) },
+    });
+    // Registered once the channel exists: before that there is nothing to hang up.
+    this.#hasChannel = true;
+    this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
+    await withTimeout(inStasis, 3000, () => new BridgeError('LEG_NOT_IN_STASIS', 'the call leg did not enter Stasis'));
+    await control.addToBridge(bridgeId(this.id), [this.#channelId]);
+    await control.dial(this.#channelId, ringTimeoutS);
+  }
+
   /**
-   * Takes an inbound call that is in Stasis and ringing: connects the agent first (the caller hears
-   * ringing meanwhile), then answers and bridges. Never rejects; failures end the call.
+   * Takes an inbound call that is in Stasis and ringing: connects the agent and builds the media
+   * path first (the caller hears ringing meanwhile), then answers. Never rejects; failures end the call.
    */
   async accept(): Promise<void> {
     if (this.#facts.origin.direction !== 'inbound') throw new Error('accept() is for inbound calls; use start()');
@@ -223,8 +160,14 @@ export class Call extends EventEmitter<CallEvents> {
     this.#subscribeCallLeg();
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
     this.#transition('ringing');
+    this.#placed = (async () => {
+      await createCallBridge(control, this.#disposers, this.id);
+      await control.addToBridge(bridgeId(this.id), [this.#channelId]);
+    })();
+    const agent = this.#connect.now();
     try {
-      await withTimeout(this.#connect.now(), settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
+      await this.#placed;
+      await withTimeout(agent, settings.agentReadyTimeoutMs, () => new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time'));
       if (this.#isEnding()) return;
       await control.answer(this.#channelId);
       await control.setChannelVar(this.#channelId, 'VG_CALL_ID', this.id).catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CALL_ID'));
@@ -249,7 +192,7 @@ export class Call extends EventEmitter<CallEvents> {
 
   /** Playout timing problems of this call so far (for metrics). */
   playoutIssues(): { lateFrames: number; droppedFrames: number } {
-    return this.#link?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
+    return this.#conversation.link?.playoutIssues() ?? { lateFrames: 0, droppedFrames: 0 };
   }
 
   /** The call's record as of now. */
@@ -264,101 +207,72 @@ export class Call extends EventEmitter<CallEvents> {
     return this.#facts.summary();
   }
 
-  // ---- conversation (agent + media) --------------------------------------------------------
+  // ---- parts -------------------------------------------------------------------------------
 
-  async #openLink(signal: AbortSignal): Promise<ConversationLink> {
-    const startedMs = performance.now();
-    const link = await this.#deps.openLink(this.id, agentRequestOf(this.#facts.request, this.#deps.settings.agentUserId), signal);
-    // Registered before anything else can fail; runs at once if the call already ended.
-    this.#conversation.defer('link', () => link.close(1000, 'call ended'));
-    if (this.#conversation.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
-    this.#link = link;
+  /** One AGENT_CONNECT attempt: the link, then its ExternalMedia channel in the call's bridge. */
+  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg> {
+    const { control, router, settings } = this.#deps;
+    const request = agentRequestOf(this.#facts.request, settings.agentUserId);
+    const link = await this.#conversation.open(request, signal, disposers);
     this.#facts.conversationId = link.conversationId;
-    this.#emit('agentConnected', performance.now() - startedMs);
-    this.log.info({ conversationId: link.conversationId, in: link.inputFormat, out: link.outputFormat }, 'agent connected');
-    // A conversation parked while the phone rang (AGENT_CONNECT) says nothing more to the call.
-    link.setHandlers(whileCurrent(() => this.#link === link, {
-      onTranscript: (role, text, eventId) => this.#addTranscript(role, text, eventId),
-      onInterruption: () => this.#emit('interruption'),
-      onEndCallRequested: () => {
-        this.#isAgentEnding = true;
-      },
-      onToolCall: (call) => {
-        this.#runTool(link, call).catch((err: unknown) => this.log.error({ err, tool: call.toolName }, 'agent tool handling failed'));
-      },
-      onAgentClosed: (code, reason, by) => this.#onAgentClosed(code, reason, by),
-      onFirstPlayout: () => {
-        if (this.#answeredAtMs !== undefined) this.#emit('firstAudio', performance.now() - this.#answeredAtMs);
-      },
-      onFrameRefused: (bytes) => {
-        this.log.warn({ bytes }, 'agent audio frame larger than the playout queue can take; refused');
-        this.#emit('frameRefused', bytes);
-      },
-      onFailed: (err) => this.#failInBackground('error', err),
-      onAgentSignal: (signal) => this.#emit('agentSignal', signal),
-      onAgentLineHeard: (report) => this.#lineChanged(this.#agentLines.heard(report)),
-      onAgentLineCorrected: (correction) => this.#lineChanged(this.#agentLines.corrected(correction)),
-    }));
-    if (isUnansweredState(this.#state)) {
-      const activity = setInterval(() => {
-        if (isUnansweredState(this.#state)) link.sendUserActivity();
-      }, this.#deps.settings.ringingActivityIntervalMs);
-      this.#conversation.defer('ringing-activity', () => clearInterval(activity));
-    }
-    return link;
+    await this.#placed;
+    const remote = await joinAgentMedia({
+      control,
+      router,
+      mediaDisposers: disposers,
+      app: settings.ariApp,
+      format: settings.externalMediaFormat,
+      callId: this.id,
+      generation,
+      localRtpAddress: link.localRtpAddress,
+      isEnding: () => this.#isEnding() || disposers.isDisposed,
+    });
+    return { link, remote, generation };
   }
 
-  #onAgentClosed(code: number, reason: string, by: string): void {
-    // After a transfer the agent has left on purpose; the caller talks to the transfer target.
-    if (this.#isEnding() || this.#facts.transferredTo !== null) return;
-    this.log.info({ code, reason, by }, 'agent socket closed');
-    if (code === 1000 && this.#state === 'answered') {
-      // The agent ended the conversation (end_call or max duration on its side): its goodbye is still queued.
-      this.#finishAfterGoodbye('agent').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
-      return;
-    }
-    this.#failInBackground('agent-error', new AgentConnectionError('AGENT_CLOSED', `agent closed the conversation (${code} ${reason})`.trim(), { closeCode: code }));
+  #createConnect(): AgentConnect {
+    return new AgentConnect(this.#deps.settings.agentConnect ?? { mode: 'ringing' }, {
+      open: (generation, signal, disposers) => this.#openAgentLeg(generation, signal, disposers),
+      disposers: this.#conversationDisposers,
+      isUnanswered: () => isUnansweredState(this.#state),
+      timer: (label, ms, fn) => this.#timer(label, ms, fn),
+      onFailed: (err) => this.#failInBackground(err instanceof AgentConnectionError ? 'agent-error' : 'error', err),
+      signal: this.#abort.signal,
+      log: this.log,
+    });
   }
 
-  async #finishAfterGoodbye(reason: EndReason): Promise<void> {
-    const link = this.#isLinkReleased ? undefined : this.#link;
-    if (link !== undefined) {
-      link.stopCallerAudio();
-      await link.drainPlayout(this.#deps.settings.drainTimeoutMs);
-    }
-    await this.end(reason);
-  }
-
-  async #runTool(link: ConversationLink, call: AgentToolCall): Promise<void> {
-    this.log.info({ tool: call.toolName }, 'agent tool call');
-    const host: AgentToolHost = {
-      endCallAfterPlayout: () => {
-        this.#isAgentEnding = true;
-        this.#finishAfterGoodbye('agent').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
+  #createConversation(): CallConversation {
+    const { control, openLink, settings } = this.#deps;
+    return new CallConversation(
+      {
+        callId: this.id,
+        log: this.log,
+        control,
+        channelId: this.#channelId,
+        openLink,
+        settings,
+        isUnanswered: () => isUnansweredState(this.#state),
+        isAnswered: () => this.#state === 'answered',
+        isEnding: () => this.#isEnding(),
+        answeredAtMs: () => this.#answeredAtMs,
+        isTransferred: () => this.#facts.transferredTo !== null,
+        addTranscript: (role, text, eventId) => this.#addTranscript(role, text, eventId),
+        transfer: (phoneNumber) => this.#transfers.transfer(phoneNumber),
+        end: (reason) => this.end(reason),
+        fail: (reason, err) => this.#failInBackground(reason, err),
+        report: {
+          agentConnected: (ms) => this.#emit('agentConnected', ms),
+          interruption: () => this.#emit('interruption'),
+          firstAudio: (ms) => this.#emit('firstAudio', ms),
+          frameRefused: (bytes) => this.#emit('frameRefused', bytes),
+          agentSignal: (signal) => this.#emit('agentSignal', signal),
+          lineHeard: (report) => this.#lineChanged(this.#agentLines.heard(report)),
+          lineCorrected: (correction) => this.#lineChanged(this.#agentLines.corrected(correction)),
+        },
       },
-      sendDtmf: (digits) => this.#sendDtmf(digits),
-      transfer: (phoneNumber) => this.#transfers.transfer(phoneNumber),
-    };
-    const { result, isError } = await runAgentTool(call, host);
-    if (isError) this.log.warn({ tool: call.toolName, result }, 'agent tool failed');
-    link.sendToolResult(call.toolCallId, result, isError);
-    // After a transfer the agent leaves: released once its tool result went out.
-    if (this.#facts.transferredTo !== null && !this.#isLinkReleased) await this.#releaseConversation();
-  }
-
-  async #sendDtmf(digits: string): Promise<void> {
-    const max = this.#deps.settings.sendDtmfMaxDigits;
-    if (this.#dtmfDigitsSent + digits.length > max) {
-      throw new BridgeError('DTMF_LIMIT', `at most ${max} keypad digits may be sent on one call`);
-    }
-    this.#dtmfDigitsSent += digits.length;
-    await this.#deps.control.sendDtmf(this.#channelId, digits);
-  }
-
-  async #releaseConversation(): Promise<void> {
-    this.#refreshMetrics();
-    this.#isLinkReleased = true;
-    await this.#conversation.disposeAll();
+      this.#conversationDisposers,
+    );
   }
 
   #createTransfers(): CallTransfers {
@@ -376,6 +290,10 @@ export class Call extends EventEmitter<CallEvents> {
       admitLeg: () => this.#deps.admitTransferLeg(),
       isAnswered: () => this.#state === 'answered',
       isEnding: () => this.#isEnding(),
+      mediaChannelId: () => {
+        const generation = this.#connect.generation;
+        return generation === undefined ? undefined : mediaChannelId(this.id, generation);
+      },
       onAttempt: (attempt) => {
         this.log.warn({ isAllowed: attempt.isAllowed, reason: attempt.reason, pii: { phoneNumber: attempt.phoneNumber } }, 'transfer requested by the agent');
         this.#emit('transferAttempt', attempt);
@@ -405,7 +323,8 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #refreshMetrics(): void {
-    if (this.#link !== undefined && !this.#isLinkReleased) this.#facts.metrics = this.#link.metrics();
+    const metrics = this.#conversation.metrics();
+    if (metrics !== undefined) this.#facts.metrics = metrics;
   }
 
   // ---- the call leg ------------------------------------------------------------------------
@@ -416,12 +335,7 @@ export class Call extends EventEmitter<CallEvents> {
   }
 
   #onCallLegEvent(event: AriEvent): void {
-    const context = {
-      state: this.#state,
-      direction: this.#facts.origin.direction,
-      isAnswered: this.#facts.answeredAt !== null,
-      isInAmd: this.#isInAmd,
-    };
+    const context = { state: this.#state, direction: this.#facts.origin.direction, isAnswered: this.#facts.answeredAt !== null, isInAmd: this.#isInAmd };
     const intents = interpretLegEvent(context, event);
     if (intents.length === 0 && isEndingState(this.#state)) this.log.debug({ type: event.type }, 'event after end ignored');
     for (const intent of intents) this.#apply(intent);
@@ -431,17 +345,13 @@ export class Call extends EventEmitter<CallEvents> {
     const f = this.#facts;
     switch (intent.kind) {
       case 'record-hangup-cause':
-        if (f.hangupCause === null) {
-          f.hangupCause = intent.cause;
-          f.hangupCauseText = intent.text;
-          f.sipCode = intent.sipCode;
-        }
+        if (f.hangupCause === null) [f.hangupCause, f.hangupCauseText, f.sipCode] = [intent.cause, intent.text, intent.sipCode];
         return;
       case 'ringing':
         this.#transition('ringing');
         return;
       case 'answered':
-        this.#onOutboundAnswered().catch((err: unknown) => this.#failInBackground('error', err));
+        this.#onOutboundAnswered().catch((err: unknown) => this.#failInBackground(err instanceof AgentConnectionError ? 'agent-error' : 'error', err));
         return;
       case 'amd-result':
         this.#onAmdResult(intent.status, intent.cause).catch((err: unknown) => this.#failInBackground('error', err));
@@ -450,22 +360,13 @@ export class Call extends EventEmitter<CallEvents> {
         this.#failInBackground('error', new BridgeError('ASTERISK_SHUTDOWN', 'Asterisk shut down during the call'));
         return;
       case 'dtmf':
-        this.#onDtmf(intent.digit);
+        this.#emit('dtmf', intent.digit);
+        this.#conversation.forwardDtmf(intent.digit);
         return;
       case 'end':
         this.#endInBackground(intent.reason);
         return;
     }
-  }
-
-  #onDtmf(digit: string): void {
-    this.#emit('dtmf', digit);
-    const mode = this.#deps.settings.dtmfToAgent;
-    const link = this.#isLinkReleased ? undefined : this.#link;
-    if (link === undefined || mode === 'off') return;
-    const text = `The caller pressed the key "${digit}" on the phone keypad.`;
-    if (mode === 'user_message') link.sendUserMessage(text);
-    else link.sendContextualUpdate(text);
   }
 
   /** Outbound answer: straight to the agent, or first through AMD when the request asked for it. */
@@ -482,12 +383,10 @@ export class Call extends EventEmitter<CallEvents> {
     this.#facts.amdResult = status;
     this.#emit('amd', status, cause);
     this.log.info({ amd: status, cause }, 'answering machine detection');
-    if (status === 'MACHINE' && this.#facts.request.amd === 'hangup') {
-      await this.end('answering-machine');
-      return;
-    }
+    if (status === 'MACHINE' && this.#facts.request.amd === 'hangup') return this.end('answering-machine');
     // HUMAN, NOTSURE, or a machine that should get a message: AMD has waited for the greeting to
-    // end, so the agent does not talk over it.
+    // end, so the agent does not talk over it. Leaving Stasis took the leg out of the bridge.
+    await this.#deps.control.addToBridge(bridgeId(this.id), [this.#channelId]);
     await this.#onAnswered();
   }
 
@@ -499,59 +398,45 @@ export class Call extends EventEmitter<CallEvents> {
     const maxS = this.#facts.request.maxDurationS ?? this.#deps.settings.maxDurationS;
     this.#timer('max-duration', maxS * 1000, () => {
       this.log.info({ maxS }, 'maximum call duration reached');
-      this.#finishAfterGoodbye('max-duration').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
+      this.#conversation.finishAfterGoodbye('max-duration').catch((err: unknown) => this.log.error({ err }, 'goodbye failed'));
     });
   }
 
+  /** The far end is there: its audio and the agent's start flowing (and the recording, if asked). */
   async #onAnswered(): Promise<void> {
     this.#markAnswered();
-    const { control, router, settings } = this.#deps;
+    const { control, settings } = this.#deps;
     const connecting = this.#connect.atAnswer();
-    // Not connected yet (AGENT_CONNECT=answer, or parked while ringing): the callee hears ringback.
+    // Not connected yet (AGENT_CONNECT=answer, or parked while ringing): the callee hears ringback,
+    // stopped before the agent's audio starts.
     const stopRingback = connecting.isReady ? undefined : await startRingback(control, this.#channelId, ringbackId(this.id), this.log);
-    let link: ConversationLink;
+    let leg: AgentLeg;
     try {
-      link = await withTimeout(connecting.link, settings.agentReadyTimeoutMs, () =>
+      leg = await withTimeout(connecting.leg, settings.agentReadyTimeoutMs, () =>
         new AgentConnectionError('AGENT_NOT_READY', 'agent not connected in time after answer', { retryable: true }),
       );
     } finally {
       await stopRingback?.();
     }
-    if (this.#isEnding()) return;
-    const remote = await bridgeLegToMedia({
+    const { link, remote } = leg;
+    if (this.#isEnding() || remote === undefined) return;
+    const started = await startConversationMedia({
       control,
-      router,
-      callDisposers: this.#disposers,
-      mediaDisposers: this.#conversation,
-      app: settings.ariApp,
-      format: settings.externalMediaFormat,
+      log: this.log,
+      link,
+      remote,
       callId: this.id,
       legChannelId: this.#channelId,
-      localRtpAddress: link.localRtpAddress,
-      isEnding: () => this.#isEnding(),
+      isRecorded: this.#facts.request.record === true,
     });
-    if (!remote) return;
-    link.start(remote);
-    if (this.#facts.request.record === true) {
-      await control
-        .recordBridge(bridgeId(this.id), recordingName(this.id))
-        .then(() => {
-          this.#facts.isRecording = true;
-        })
-        .catch((err: unknown) => this.log.warn({ err }, 'could not start the recording'));
-    }
-    this.log.info({ conversationId: link.conversationId, rtpRemote: `${remote.address}:${remote.port}` }, 'call bridged to agent');
-    control
-      .setChannelVar(this.#channelId, 'VG_CONVERSATION_ID', link.conversationId)
-      .catch((err: unknown) => this.log.debug({ err }, 'could not set VG_CONVERSATION_ID'));
+    this.#facts.isRecording = started.isRecording;
     const metricsTimer = setInterval(() => {
-      if (this.#isLinkReleased) return;
+      if (this.#conversation.link === undefined) return;
       this.#refreshMetrics();
-      const metrics = this.#facts.metrics;
-      this.log.info({ metrics }, 'bridge metrics');
-      this.#emit('metrics', metrics);
+      this.log.info({ metrics: this.#facts.metrics }, 'bridge metrics');
+      this.#emit('metrics', this.#facts.metrics);
     }, settings.metricsLogIntervalMs);
-    this.#conversation.defer('metrics-timer', () => clearInterval(metricsTimer));
+    this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
   }
 
   // ---- teardown ----------------------------------------------------------------------------
@@ -580,16 +465,11 @@ export class Call extends EventEmitter<CallEvents> {
     this.#abort.abort();
     this.#refreshMetrics();
     await this.#disposers.disposeAll();
-    this.#refreshMetrics();
-    this.#isLinkReleased = true;
     const now = new Date();
     f.endedAt = now;
     f.setStatus(finalStatus(reason, wasAnswered, f.error !== null), now);
     this.#state = 'ended';
-    this.log.info(
-      { status: f.status, reason, hangupCause: f.hangupCause, metrics: f.metrics, agentEnded: this.#isAgentEnding },
-      'call ended',
-    );
+    this.log.info({ status: f.status, reason, hangupCause: f.hangupCause, metrics: f.metrics, agentEnded: this.#conversation.isAgentEnding }, 'call ended');
     this.#emit('status', f.status);
     this.#emit('ended', f.record());
   }
@@ -611,22 +491,8 @@ export class Call extends EventEmitter<CallEvents> {
     this.#disposers.defer(label, () => clearTimeout(t));
   }
 
-  /**
-   * Delivers an event to every listener even when one throws (logged): a faulty observer must not
-   * keep the call from reporting its end, nor the registry from forgetting it.
-   */
-  #emit<K extends keyof CallEvents>(event: K, ...args: CallEvents[K]): void {
-    for (const listener of this.rawListeners(event) as ((...a: CallEvents[K]) => void)[]) {
-      try {
-        listener.apply(this, args);
-      } catch (err) {
-        this.log.error({ err, event }, 'call event listener threw');
-      }
-    }
+  #emit<K extends keyof CallEvents & string>(event: K, ...args: CallEvents[K]): void {
+    this.safeEmit(this.log, event, ...args);
   }
-}
 
-/** Carriers take national E.164 digits without the '+'. */
-function dialString(e164: string): string {
-  return e164.replace(/^\+/, '');
 }

@@ -39,16 +39,21 @@ export function interpretLegEvent(ctx: LegContext, event: AriEvent): LegIntent[]
     intents.push({ kind: 'record-hangup-cause', cause: event.cause, text: event.cause_txt, sipCode });
   }
   if (isEndingState(ctx.state)) return intents;
+  // An outbound leg is created in Stasis and dialled from there (docs/asterisk.md#early-bridge):
+  // its answer is the channel going Up (or the Dial ANSWER that comes with it), not a StasisStart.
+  const isOutboundAnswer = ctx.direction === 'outbound' && !ctx.isAnswered && isUnansweredState(ctx.state);
   switch (event.type) {
     case 'ChannelStateChange':
       if (event.channel.state === 'Ringing' && ctx.state === 'dialing') intents.push({ kind: 'ringing' });
+      else if (event.channel.state === 'Up' && isOutboundAnswer) intents.push({ kind: 'answered' });
       break;
     case 'Dial':
       if (event.dialstatus === 'RINGING' && ctx.state === 'dialing') intents.push({ kind: 'ringing' });
+      else if (event.dialstatus === 'ANSWER' && isOutboundAnswer) intents.push({ kind: 'answered' });
       break;
     case 'StasisStart':
+      // A leg back from the AMD dialplan; the outbound leg's first StasisStart is its creation.
       if (event.args[0] === 'amd') intents.push({ kind: 'amd-result', status: event.args[1] ?? 'NOTSURE', cause: event.args[2] ?? '' });
-      else if (ctx.direction === 'outbound' && !ctx.isAnswered && isUnansweredState(ctx.state)) intents.push({ kind: 'answered' });
       break;
     case 'ChannelHangupRequest':
       // Asterisk shutting down hangs up every channel and then reports a plain Normal Clearing:

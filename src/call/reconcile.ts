@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CallControl } from '../ari/call-control';
 import { BridgeError } from '../errors';
+import { ownerCallId } from './ari-ids';
 import type { Call } from './call';
 
 /** What reconciling needs: Asterisk's side, and our live calls. */
@@ -9,7 +10,8 @@ export interface ReconcileOptions {
   log: Logger;
   /** ARI_APP: inbound legs are ours when they sit in this Stasis app. */
   app: string;
-  calls: readonly Call[];
+  /** The live calls, read again after Asterisk's listing: a call placed meanwhile owns what it made. */
+  calls: () => readonly Call[];
 }
 
 /**
@@ -21,9 +23,12 @@ export async function reconcileAsterisk(o: ReconcileOptions): Promise<void> {
   const { control, log } = o;
   // Only a call whose leg existed before the listing can be missing from it: one placed while the
   // listing runs (right after the reconnect) is not in it yet.
-  const placed = o.calls.filter((c) => c.hasChannel);
+  const placed = o.calls().filter((c) => c.hasChannel);
   const [channels, bridges] = await Promise.all([control.listChannels(), control.listBridges()]);
-  const live = new Set(o.calls.map((c) => c.id));
+  // Calls placed while the listing ran made their bridge (and maybe their leg) during it: they are
+  // live, not orphans.
+  const calls = o.calls();
+  const live = new Set(calls.map((c) => c.id));
   const present = new Set(channels.map((c) => c.id));
   for (const call of placed) {
     if (!present.has(call.channelId) && call.state !== 'ended') {
@@ -33,8 +38,8 @@ export async function reconcileAsterisk(o: ReconcileOptions): Promise<void> {
         .catch((err: unknown) => log.error({ err, callId: call.id }, 'ending a call after reconnect failed'));
     }
   }
-  const owner = (id: string): string | undefined => /^vg-(?:em-|br-|tr-)?(.+)$/.exec(id)?.[1];
-  const liveChannels = new Set(o.calls.map((c) => c.channelId));
+  const owner = ownerCallId;
+  const liveChannels = new Set(calls.map((c) => c.channelId));
   // Inbound legs keep Asterisk's channel id; they are ours when they sit in our Stasis app.
   const isOurInbound = (ch: (typeof channels)[number]): boolean =>
     ch.dialplan?.app_name === 'Stasis' && (ch.dialplan.app_data ?? '').startsWith(`${o.app},inbound`);

@@ -20,7 +20,7 @@ import { BridgeError } from '../errors';
 import type { DisposerStack } from '../lifecycle/disposer-stack';
 import type { TransferDestinations } from '../policy/transfer-destinations';
 import type { AdmissionTicket } from './admission';
-import { bridgeId, mediaChannelId, transferChannelId } from './ari-ids';
+import { bridgeId, transferChannelId } from './ari-ids';
 import { classifyUnanswered } from './hangup-cause';
 
 /** The transfer settings (TRANSFER_*). */
@@ -60,6 +60,8 @@ export interface TransferHost {
   admitLeg(): AdmissionTicket;
   isAnswered(): boolean;
   isEnding(): boolean;
+  /** The agent's ExternalMedia channel in the bridge now (it leaves for the target); undefined: none. */
+  mediaChannelId(): string | undefined;
   onAttempt(attempt: TransferAttempt): void;
   /** The target answered and is bridged with the caller; the agent must leave. */
   onBridged(phoneNumber: string): void;
@@ -167,7 +169,8 @@ export class CallTransfers {
       await answered;
       clearTimeout(ringTimer);
       if (h.isEnding()) throw new BridgeError('CALL_ENDED', 'the call ended while the transfer target answered');
-      await h.control.removeFromBridge(bridgeId(h.callId), [mediaChannelId(h.callId)]);
+      const agentMedia = h.mediaChannelId();
+      if (agentMedia !== undefined) await h.control.removeFromBridge(bridgeId(h.callId), [agentMedia]);
       await h.control.addToBridge(bridgeId(h.callId), [legId]);
       isBridged = true;
     } catch (err) {

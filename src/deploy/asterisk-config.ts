@@ -43,6 +43,12 @@ export const ASTERISK_TEMPLATE_SCHEMA: TemplateSchema = {
       presence: { optional: true },
       doc: 'networks that are NOT behind the NAT (e.g. 10.0.0.0/8,192.168.0.0/16)',
     },
+    SIP_EDGE_HOST: {
+      kind: 'ip',
+      presence: { optional: true },
+      doc: 'cluster node (docs/cluster.md): address of the SIP edge (Kamailio); set, the node sends through it and does not register',
+    },
+    SIP_EDGE_PORT: { kind: 'port', presence: { default: '5060' }, doc: 'SIP port of the SIP edge' },
     ARI_BIND_ADDRESS: {
       kind: 'private-ip',
       presence: { default: '127.0.0.1' },

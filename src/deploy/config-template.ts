@@ -11,6 +11,8 @@ import { isIP } from 'node:net';
  *   ;@if NAME <text>   the line `<text>` is kept only when NAME has a value; otherwise the line is
  *                      dropped. Used for optional settings (NAT addresses). Unrendered, it reads as
  *                      an Asterisk comment.
+ *   ;@unless NAME <text>  the opposite: kept only when NAME has no value (a cluster node sends
+ *                      through the SIP edge instead of registering itself).
  *
  * Values are checked before they are substituted: every kind refuses line breaks and `;` (which
  * starts an Asterisk comment and would silently cut a password), so a value can never add or hide
@@ -27,7 +29,8 @@ export type ValueKind =
   | 'secret' // passwords: printable, no `;`, no surrounding spaces; never echoed in errors
   | 'path' // absolute path without spaces
   | 'cidr-list' // comma-separated networks, e.g. 10.0.0.0/8,192.168.0.0/16
-  | 'match-list'; // comma-separated hosts, IPs or networks (pjsip identify `match`)
+  | 'match-list' // comma-separated hosts, IPs or networks (pjsip identify `match`)
+  | 'node-list'; // comma-separated name=ip:sip-port/probe-port: the nodes behind the SIP edge
 
 /**
  * Where a variable's value comes from when the environment does not set it: nowhere (`required`),
@@ -54,6 +57,11 @@ export interface TemplateSchema {
   readonly vars: Readonly<Record<string, TemplateVarSpec>>;
   /** Cross-variable checks on resolved values; each returns problems as sentences. */
   readonly checks?: readonly ((values: TemplateValues, env: EnvLike) => readonly string[])[];
+  /**
+   * Values computed from the checked ones (e.g. one line per node of a list), available to the
+   * templates like variables. Code makes them from checked values, so they may hold several lines.
+   */
+  readonly derived?: (values: TemplateValues) => Readonly<Record<string, string>>;
 }
 
 export type EnvLike = Readonly<Record<string, string | undefined>>;
@@ -134,7 +142,36 @@ function checkKind(spec: TemplateVarSpec, value: string): string | undefined {
       return value.split(',').every((item) => isCidr(item) || HOST_RE.test(item))
         ? undefined
         : 'is not a comma-separated list of hosts, addresses or networks';
+    case 'node-list': {
+      const nodes = parseNodeList(value);
+      if (nodes === undefined) return 'is not a comma-separated list of name=ip:sip-port/probe-port (e.g. node-1=10.0.0.11:5060/5070)';
+      const names = new Set(nodes.map((n) => n.name));
+      return names.size === nodes.length ? undefined : 'names a node twice';
+    }
   }
+}
+
+/** One node of a `node-list` value. */
+export interface ListedNode {
+  readonly name: string;
+  readonly ip: string;
+  readonly sipPort: number;
+  readonly probePort: number;
+}
+
+/** Parse a `node-list` value; undefined when any item is malformed. */
+export function parseNodeList(value: string): ListedNode[] | undefined {
+  const nodes: ListedNode[] = [];
+  for (const item of value.split(',')) {
+    const m = /^([A-Za-z0-9_.-]{1,64})=([0-9.]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})\/(\d{1,5})$/.exec(item.trim());
+    if (m === null) return undefined;
+    const [, name = '', host = '', sip = '', probe = ''] = m;
+    const ip = host.replace(/^\[|\]$/g, '');
+    const [sipPort, probePort] = [Number(sip), Number(probe)];
+    if (isIP(ip) === 0 || sipPort < 1 || sipPort > 65_535 || probePort < 1 || probePort > 65_535) return undefined;
+    nodes.push({ name, ip, sipPort, probePort });
+  }
+  return nodes;
 }
 
 /**
@@ -181,12 +218,12 @@ export function resolveTemplateValues(schema: TemplateSchema, env: EnvLike): Tem
     for (const check of schema.checks ?? []) invalid.push(...check(values, env));
   }
   if (missing.length > 0 || invalid.length > 0) throw new TemplateEnvError(missing, invalid);
-  return Object.freeze(values);
+  return Object.freeze({ ...values, ...(schema.derived?.(values) ?? {}) });
 }
 
 const PLACEHOLDER_RE = /\$\$|\$\{([^}]*)\}/g;
 const VAR_NAME_RE = /^[A-Z][A-Z0-9_]*$/;
-const IF_LINE_RE = /^;@if\s+([A-Z][A-Z0-9_]*)\s(.*)$/;
+const IF_LINE_RE = /^;@(if|unless)\s+([A-Z][A-Z0-9_]*)\s(.*)$/;
 
 /**
  * Render one template. `values` must come from resolveTemplateValues (it holds checked values only).
@@ -207,8 +244,8 @@ export function renderTemplate(text: string, values: TemplateValues, fileName = 
     let line = rawLine;
     const conditional = IF_LINE_RE.exec(line);
     if (conditional) {
-      const [, guard = '', rest = ''] = conditional;
-      if (lookup(guard, lineNumber) === '') return;
+      const [, keyword, guard = '', rest = ''] = conditional;
+      if ((lookup(guard, lineNumber) === '') === (keyword === 'if')) return;
       line = rest;
     }
     out.push(

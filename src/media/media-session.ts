@@ -6,7 +6,8 @@ import { readPcm16LE, writePcm16LE } from '../audio/pcm';
 import { telephonyCodecFor, type TelephonyCodec } from './telephony-codec';
 import type { Resampler, ResamplerPool } from '../audio/resampler';
 import { buildRtp, type RtpPacket } from '../rtp/packet';
-import { Pacer, systemClock, type Clock } from './pacer';
+import { systemClock, type Clock, type PacerTick } from './pacer';
+import type { MediaClock, MediaClockMembership } from './media-clock';
 import { PlayoutLedger, type AgentLineHeard, type ChunkAlignment } from './playout-ledger';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
@@ -18,8 +19,6 @@ import type { BridgeMetrics } from '../model/call-view';
 const MAX_PLAYOUT_QUEUE_MS = 120_000;
 /** Caller silence longer than this (Asterisk sends nothing for silence) is filled for the agent. */
 const INBOUND_SILENCE_FILL_AFTER_MS = 3 * FRAME_MS;
-/** Missed 20 ms slots sent back to back after a stall before the pacer skips ahead. */
-const MAX_CATCH_UP_TICKS = 10;
 /** A lost burst up to this long is replaced by silence, so the agent's clock stays right. */
 const MAX_LOSS_CONCEALMENT_FRAMES = 5;
 /**
@@ -44,7 +43,10 @@ export interface MediaConfig {
 export interface MediaSessionDeps {
   config: MediaConfig;
   pool: ResamplerPool;
+  /** The thread's playout clock: every session's 20 ms slots come from it. */
+  mediaClock: MediaClock;
   log: Logger;
+  /** Monotonic time (silence fill for the agent); default performance.now. */
   clock?: Clock;
 }
 
@@ -70,10 +72,10 @@ export interface AgentAudioLine {
  * One call's media path over ExternalMedia RTP.
  *
  *   caller → RTP → decode (slin BE / G.711) → resample 8 kHz → agent rate → encode → chunk → agent
- *   agent → decode → resample agent rate → 8 kHz → Framer (20 ms) → Pacer → encode → RTP → caller
+ *   agent → decode → resample agent rate → 8 kHz → Framer (20 ms) → media clock → encode → RTP → caller
  *
  * With ExternalMedia `ulaw` and an agent on `ulaw_8000` bytes pass through untouched both ways.
- * Owns its UDP socket, resamplers and pacer; `close()` releases them once.
+ * Owns its UDP socket, resamplers and its place on the thread's media clock; `close()` releases them once.
  */
 export class RtpMediaSession {
   readonly #endpoint: RtpEndpoint;
@@ -89,7 +91,8 @@ export class RtpMediaSession {
   readonly #agentIn: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
   readonly #agentOut: { encoding: 'pcm' | 'ulaw'; sampleRateHz: number };
   readonly #framer = new Framer({ sampleRateHz: TELEPHONY_RATE_HZ, frameMs: FRAME_MS, maxBufferedMs: MAX_PLAYOUT_QUEUE_MS, overflow: 'drop-newest' });
-  readonly #pacer: Pacer<Int16Array>;
+  readonly #mediaClock: MediaClock;
+  #membership: MediaClockMembership | undefined;
   readonly #sender: RtpSender;
   readonly #rxStats = new RtpReceiveStats();
   readonly #ledger: PlayoutLedger;
@@ -141,18 +144,7 @@ export class RtpMediaSession {
       settleMs: HEARD_SETTLE_MS,
       onHeard: (report) => options.onLineHeard?.(report),
     });
-    this.#pacer = new Pacer<Int16Array>({
-      clock: this.#clock,
-      pull: () => this.#onTick(),
-      send: (frame, tick) => this.#sendFrame(frame, tick.deadlineMs),
-      // Measured (npm run bench): after a 60-100 ms event-loop stall, skipping slots left audible
-      // gaps; a burst of up to 200 ms is absorbed by the phone's jitter buffer instead.
-      maxCatchUpTicks: MAX_CATCH_UP_TICKS,
-      onError: (err) => {
-        this.#metrics.errors += 1;
-        this.#log.error({ err }, 'playout stopped by an error');
-      },
-    });
+    this.#mediaClock = deps.mediaClock;
     endpoint.on('packet', (p) => this.#onPacket(p));
     endpoint.on('socket-error', () => {
       this.#metrics.errors += 1;
@@ -209,7 +201,13 @@ export class RtpMediaSession {
     this.#isStarted = true;
     this.#endpoint.setRemote(remote.address, remote.port);
     this.#lastInboundMs = this.#clock.now();
-    this.#pacer.start();
+    this.#membership = this.#mediaClock.join({
+      onSlot: (tick) => this.#onSlot(tick),
+      onError: (err) => {
+        this.#metrics.errors += 1;
+        this.#log.error({ err }, 'playout stopped by an error');
+      },
+    });
   }
 
   /** Agent audio for the playout queue; `line` says which agent line it is (for what the caller heard). */
@@ -267,24 +265,28 @@ export class RtpMediaSession {
   }
 
   playoutIssues(): { lateFrames: number; droppedFrames: number } {
-    const stats = this.#pacer.stats();
+    const stats = this.#slotStats();
     return { lateFrames: stats.lateTicks, droppedFrames: stats.skippedTicks };
   }
 
-  /** RTP receive statistics (loss, duplicates, reordering) and pacer timing, for logs and tests. */
-  diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<Pacer<Int16Array>['stats']> } {
-    return { rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() };
+  /** RTP receive statistics (loss, duplicates, reordering) and playout slot timing, for logs and tests. */
+  diagnostics(): { rx: ReturnType<RtpReceiveStats['snapshot']>; pacer: ReturnType<MediaClockMembership['stats']> & { framesSent: number } } {
+    return { rx: this.#rxStats.snapshot(), pacer: { ...this.#slotStats(), framesSent: this.#metrics.ai_to_caller.packets } };
+  }
+
+  #slotStats(): ReturnType<MediaClockMembership['stats']> {
+    return this.#membership?.stats() ?? { ticks: 0, lateTicks: 0, skippedTicks: 0, stalls: 0, maxLateMs: 0 };
   }
 
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#pacer.stop();
+      this.#membership?.leave();
       this.#ledger.close();
       this.#resolveDrainWaiters();
       this.#toAgent?.destroy();
       this.#fromAgent?.destroy();
       await this.#endpoint.close();
-      this.#log.debug({ rx: this.#rxStats.snapshot(), pacer: this.#pacer.stats() }, 'media closed');
+      this.#log.debug({ rx: this.#rxStats.snapshot(), playout: this.#slotStats() }, 'media closed');
     })();
     return this.#closed;
   }
@@ -292,6 +294,9 @@ export class RtpMediaSession {
   // ---- caller → agent ----------------------------------------------------------------------
 
   #onPacket(packet: RtpPacket): void {
+    // The bridge is built while the phone rings: what arrives before the answer is the network's
+    // ringback or early media, not the caller, and the agent must not hear it.
+    if (!this.#isStarted) return;
     if (packet.payloadType !== this.#codec.payloadType) {
       this.#metrics.errors += 1;
       return;
@@ -347,8 +352,14 @@ export class RtpMediaSession {
 
   // ---- agent → caller ----------------------------------------------------------------------
 
-  /** Runs every 20 ms: fills caller silence for the agent, then hands the next frame to the pacer. */
-  #onTick(): Int16Array | undefined {
+  /** One 20 ms slot of the media clock: the next frame, if any, leaves now. */
+  #onSlot(tick: PacerTick): void {
+    const frame = this.#nextFrame();
+    if (frame !== undefined) this.#sendFrame(frame, tick.deadlineMs);
+  }
+
+  /** Fills caller silence for the agent, then takes the next frame to play. */
+  #nextFrame(): Int16Array | undefined {
     if (this.#clock.now() - this.#lastInboundMs > INBOUND_SILENCE_FILL_AFTER_MS) {
       this.#forwardSilence();
       this.#lastInboundMs += FRAME_MS;

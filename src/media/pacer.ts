@@ -1,7 +1,7 @@
 /**
  * Drift-free playout clock: one frame every `intervalMs` on a monotonic clock.
  *
- * Asterisk forwards RTP exactly as timed by us (asterisk-ari.md §2.5: bursts stay bursts), so the
+ * Asterisk forwards RTP exactly as timed by us (docs/asterisk.md#asterisk-does-not-re-time-what-we-send: bursts stay bursts), so the
  * cadence must come from here. Tick n is due at `startMs + n × intervalMs`; each timer is set for
  * the next due time, so setTimeout's lateness never accumulates.
  *

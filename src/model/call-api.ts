@@ -9,6 +9,11 @@ import type { CallView, StartCallRequest, TrunkHealth } from './call-view';
 /** Who asks for a call: the API token's id, or the client's address without auth. Rate limits key on it. */
 export interface CallRequester {
   readonly id: string;
+  /**
+   * True when the attempt was already charged to a rate limit the whole cluster shares (the node
+   * that took the request did it, docs/cluster.md): the service does not charge it again.
+   */
+  readonly isAttemptCharged?: boolean;
 }
 
 /** What GET /health reports of the call service. */

@@ -57,6 +57,8 @@ export interface CallView {
   transferred_to: string | null;
   /** Where to download the recording, when the call was recorded. */
   recording_url: string | null;
+  /** NODE_ID of the gateway that carried the call (its Asterisk held the call leg); null when unknown. */
+  node_id: string | null;
   status: CallStatus;
   conversation_id: string | null;
   created_at: string;
@@ -67,7 +69,11 @@ export interface CallView {
   hangup_cause_text: string | null;
   /** SIP response that ended the call when Asterisk reports one (e.g. 486 busy, 404 not found). */
   hangup_sip_code: number | null;
-  /** Who or what ended the call: callee, api, agent, ring-timeout, max-duration, error, shutdown. */
+  /**
+   * Who or what ended the call: callee, api, agent, agent-error, ring-timeout, no-answer, busy,
+   * rejected, max-duration, answering-machine, error, shutdown, gateway-restart; an inbound call
+   * refused by admission: at-capacity or rate-limited (docs/api.md).
+   */
   end_reason: string | null;
   error: string | null;
   transcript: TranscriptEntry[];

@@ -3,7 +3,7 @@
  * share fraud (IRSF) pumps traffic to: the gateway refuses them unless DENY_PREMIUM_PREFIXES=false,
  * or a longer ALLOWED_PREFIXES entry re-opens one range (src/policy/destination-policy.ts).
  *
- * Where it comes from (README "Security"): the number ranges ITU-T E.164 assigns to global
+ * Where it comes from (docs/security.md#the-high-risk-destination-list): the number ranges ITU-T E.164 assigns to global
  * services (satellite systems, shared international network codes, the international premium-rate
  * and shared-cost services), national premium-rate ranges from the regulators' numbering plans,
  * the NANP area codes that are not the United States or Canada (charged as international by most

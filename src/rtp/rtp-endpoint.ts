@@ -3,7 +3,7 @@
  * → 'packet', send prebuilt packets. No codec or timing logic here (G1).
  *
  * Asterisk sends to the `external_host` we gave it and learns nothing from our source, but its
- * strict-RTP learning drops ~80 ms when our source port changes (asterisk-ari.md §2.4): we send
+ * strict-RTP learning drops ~80 ms when our source port changes (docs/asterisk.md#source-address-and-ssrc): we send
  * from the socket we receive on, to UNICASTRTP_LOCAL_ADDRESS:PORT.
  */
 import dgram from 'node:dgram';

@@ -28,7 +28,7 @@ export interface RtpSenderOptions {
  * - timestamp: random start, advances by the samples of the previous packet. When the send time
  *   shows a gap (a packet slot with nothing sent, or a stalled process), it advances by the real
  *   elapsed samples instead and the marker bit is set: the packet starts a new talkspurt
- *   (RFC 3551 §4.1). Asterisk passes our timestamps through (asterisk-ari.md §2.1), so a frozen
+ *   (RFC 3551 §4.1). Asterisk passes our timestamps through (docs/asterisk.md#rtp-timestamps-pass-through), so a frozen
  *   timestamp across silence would make the far end's jitter buffer play late.
  * - marker: also set on the very first packet.
  */

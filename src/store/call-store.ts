@@ -48,7 +48,8 @@ export interface StoreBatch {
 }
 
 /**
- * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts).
+ * Where call records live: `MemoryCallStore`, `SqliteCallStore` (src/store/sqlite-call-store.ts),
+ * `PostgresCallStore` (src/store/postgres-call-store.ts, shared by the nodes of a cluster).
  * Asynchronous, so a store out of process (a shared database) fits the same interface. Writes come
  * from the write-behind `RecordWriter` (src/store/record-writer.ts), never from a call directly: a
  * store that fails or stalls never decides a call's fate.
@@ -60,14 +61,20 @@ export interface CallStore {
   /** Newest first, filtered and paged; see `CallListQuery`. */
   list(query: CallListQuery): Promise<CallListPage>;
   /**
-   * Crash recovery, run once at start before any call is placed: every record still dialing,
-   * ringing or answered is set to `failed` with `error = reason` and end_reason `gateway-restart`.
-   * Resolves to the ids it changed.
+   * Crash recovery, run once at start before any call is placed: every record of this node (the
+   * store's `nodeId`; every record when it has none) still dialing, ringing or answered is set to
+   * `failed` with `error = reason` and end_reason `gateway-restart`. Records of other nodes sharing
+   * the store are theirs to recover. Resolves to the ids it changed. `eventsOf`, when given, makes
+   * the webhook rows reporting each record so ended (its final `call.status` and `call.ended`):
+   * they are written in the same transaction, as for any other end of a call.
    */
-  markInFlightAsFailed(reason: string): Promise<string[]>;
+  markInFlightAsFailed(reason: string, eventsOf?: RecoveredCallEvents): Promise<string[]>;
   /** Release the store; idempotent. No other method may be called after. */
   close(): Promise<void>;
 }
+
+/** The webhook rows (src/store/webhook-outbox.ts) reporting a record that recovery ended. */
+export type RecoveredCallEvents = (record: CallRecord) => readonly OutboxEvent[];
 
 /** Options of `MemoryCallStore`. */
 export interface MemoryCallStoreOptions {
@@ -75,6 +82,8 @@ export interface MemoryCallStoreOptions {
   capacity?: number;
   /** Wall clock, epoch ms (recovery time). Default `Date.now`. */
   nowMs?: () => number;
+  /** NODE_ID: crash recovery fails only records of this node (and records naming none). */
+  nodeId?: string;
 }
 
 /** Keeps the newest `capacity` records in memory, and its webhook outbox; nothing survives a restart. */
@@ -84,10 +93,12 @@ export class MemoryCallStore implements CallStore, HasWebhookOutbox, HasCampaign
   readonly #records = new Map<string, CallRecord>();
   readonly #capacity: number;
   readonly #nowMs: () => number;
+  readonly #nodeId: string | undefined;
 
   constructor(options: MemoryCallStoreOptions = {}) {
     this.#capacity = options.capacity ?? 10_000;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#nodeId = options.nodeId;
   }
 
   async write(batch: StoreBatch): Promise<void> {
@@ -132,17 +143,19 @@ export class MemoryCallStore implements CallStore, HasWebhookOutbox, HasCampaign
     return { calls: page, next_cursor: matching.length > query.limit && last !== undefined ? encodeCursor(last) : null };
   }
 
-  async markInFlightAsFailed(reason: string): Promise<string[]> {
+  async markInFlightAsFailed(reason: string, eventsOf?: RecoveredCallEvents): Promise<string[]> {
     const endedAt = new Date(this.#nowMs()).toISOString();
     const changed: string[] = [];
     for (const record of this.#records.values()) {
       if (!IN_FLIGHT_STATUSES.includes(record.status)) continue;
+      if (this.#nodeId !== undefined && record.node_id !== null && record.node_id !== this.#nodeId) continue;
       record.status = 'failed';
       record.end_reason = GATEWAY_RESTART_END_REASON;
       record.error = reason;
       record.ended_at = endedAt;
       record.status_history.push({ status: 'failed', at: endedAt });
       changed.push(record.id);
+      if (eventsOf !== undefined) this.outbox.add(eventsOf(structuredClone(record)));
     }
     return changed;
   }

@@ -29,7 +29,7 @@ import {
   type StatusChange,
 } from '../model/call-record';
 import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../model/call-view';
-import type { CallStore, CallSummary, StoreBatch, TranscriptLine } from './call-store';
+import type { CallStore, CallSummary, RecoveredCallEvents, StoreBatch, TranscriptLine } from './call-store';
 import type { HasCampaignStore } from './campaign-store';
 import { CAMPAIGN_SCHEMA, SqliteCampaignStore } from './sqlite-campaign-store';
 import { SqliteWebhookOutbox, WEBHOOK_OUTBOX_SCHEMA } from './sqlite-webhook-outbox';
@@ -55,10 +55,19 @@ export interface SqliteCallStoreOptions {
   nowMs?: () => number;
   /** How long a write waits for another connection's lock, ms. Default DEFAULT_BUSY_TIMEOUT_MS. */
   busyTimeoutMs?: number;
+  /**
+   * NODE_ID of this gateway. Crash recovery then fails only this node's calls (and rows from before
+   * calls named their node), and migration 5 names it on the rows written before. Absent: every row.
+   */
+  nodeId?: string;
 }
 
-/** Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one. */
-export const MIGRATIONS: readonly { version: number; sql: string }[] = [
+/**
+ * Ordered schema migrations; `schema_version` records the highest applied. Never edit a shipped one.
+ * `backfill`, when present, runs after `sql` with the node's id as its one parameter (only when the
+ * store is opened with a `nodeId`).
+ */
+export const MIGRATIONS: readonly { version: number; sql: string; backfill?: string }[] = [
   {
     version: 1,
     sql: `
@@ -120,8 +129,14 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
     `,
   },
   {
-    // What the caller heard of each agent line (JSON), and the agent's text before its correction.
+    // The gateway that carried each call (NODE_ID); rows from before were this node's.
     version: 5,
+    sql: `ALTER TABLE calls ADD COLUMN node_id TEXT;`,
+    backfill: 'UPDATE calls SET node_id = ? WHERE node_id IS NULL',
+  },
+  {
+    // What the caller heard of each agent line (JSON), and the agent's text before its correction.
+    version: 6,
     sql: `
       ALTER TABLE transcript_lines ADD COLUMN heard TEXT;
       ALTER TABLE transcript_lines ADD COLUMN original_text TEXT;
@@ -129,12 +144,12 @@ export const MIGRATIONS: readonly { version: number; sql: string }[] = [
   },
   {
     // Webhook deliveries waiting, written in the same transactions as the records they report.
-    version: 6,
+    version: 7,
     sql: WEBHOOK_OUTBOX_SCHEMA,
   },
   {
     // Call campaigns: campaigns, their leads, and every call attempt (recorded before it is dialled).
-    version: 7,
+    version: 8,
     sql: CAMPAIGN_SCHEMA,
   },
 ];
@@ -186,6 +201,7 @@ interface CallRow {
   transferred_to: string | null;
   recording_url: string | null;
   hangup_sip_code: number | null;
+  node_id: string | null;
 }
 
 interface LineRow {
@@ -210,7 +226,7 @@ interface ListParams {
 const COLUMNS = [
   'id', 'direction', 'phone_number', 'status', 'conversation_id', 'created_ms', 'created_at', 'answered_at', 'ended_at',
   'hangup_cause', 'hangup_cause_text', 'end_reason', 'error', 'status_history', 'metrics', 'updated_ms', 'dialed_number',
-  'agent_id', 'amd_result', 'transferred_to', 'recording_url', 'hangup_sip_code',
+  'agent_id', 'amd_result', 'transferred_to', 'recording_url', 'hangup_sip_code', 'node_id',
 ] as const satisfies readonly (keyof CallRow)[];
 
 /**
@@ -228,9 +244,9 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
   readonly #selectLines: Database.Statement<[string], LineRow>;
   readonly #selectPage: Database.Statement<[ListParams], CallRow>;
   readonly #writeTx: Database.Transaction<(batch: StoreBatch) => void>;
-  readonly #recoverTx: Database.Transaction<(reason: string) => string[]>;
+  readonly #recoverTx: Database.Transaction<(reason: string, eventsOf: RecoveredCallEvents | undefined) => string[]>;
 
-  private constructor(db: Database.Database, nowMs: () => number) {
+  private constructor(db: Database.Database, nowMs: () => number, nodeId: string | undefined) {
     this.#db = db;
     this.#nowMs = nowMs;
     this.outbox = new SqliteWebhookOutbox(db);
@@ -257,7 +273,10 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
       ORDER BY created_ms DESC, id DESC
       LIMIT @limit`);
     const inFlight = IN_FLIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
-    const selectInFlight = db.prepare<[], { id: string; status_history: string }>(`SELECT id, status_history FROM calls WHERE status IN (${inFlight})`);
+    // A node recovers its own calls: rows of another node (a file moved between hosts) are not its to end.
+    const selectInFlight = db.prepare<[{ node_id: string | null }], { id: string; status_history: string }>(
+      `SELECT id, status_history FROM calls WHERE status IN (${inFlight}) AND (@node_id IS NULL OR node_id IS NULL OR node_id = @node_id)`,
+    );
     const markFailed = db.prepare<[{ id: string; ended_at: string; error: string; end_reason: string; status_history: string; now_ms: number }]>(`
       UPDATE calls SET status = 'failed', ended_at = @ended_at, error = @error, end_reason = @end_reason,
         status_history = @status_history, updated_ms = @now_ms
@@ -270,10 +289,10 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
       for (const line of batch.lineUpdates ?? []) upsertLine.run(toLineRow(line));
       this.outbox.add(batch.outbox ?? []);
     });
-    this.#recoverTx = db.transaction((reason: string) => {
+    this.#recoverTx = db.transaction((reason: string, eventsOf: RecoveredCallEvents | undefined) => {
       const nowMs = this.#nowMs();
       const endedAt = new Date(nowMs).toISOString();
-      const rows = selectInFlight.all();
+      const rows = selectInFlight.all({ node_id: nodeId ?? null });
       for (const row of rows) {
         const history = [...parseJson<StatusChange[]>(row.status_history), { status: 'failed' as const, at: endedAt }];
         markFailed.run({
@@ -284,6 +303,9 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
           status_history: JSON.stringify(history),
           now_ms: nowMs,
         });
+        if (eventsOf === undefined) continue;
+        const ended = this.#selectOne.get(row.id);
+        if (ended !== undefined) this.outbox.add(eventsOf(this.#fromRow(ended)));
       }
       return rows.map((r) => r.id);
     });
@@ -294,15 +316,15 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
    * prepare statements. Throws if the file's schema is newer than this build knows (a downgrade).
    */
   static open(options: SqliteCallStoreOptions): SqliteCallStore {
-    const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS } = options;
+    const { path, nowMs = Date.now, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, nodeId } = options;
     const isFile = path !== IN_MEMORY_DB_PATH;
     if (isFile) preparePrivateFiles(path);
     const db = new Database(path, { timeout: busyTimeoutMs });
     try {
       if (isFile) db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      migrate(db, nowMs);
-      return new SqliteCallStore(db, nowMs);
+      migrate(db, nowMs, nodeId);
+      return new SqliteCallStore(db, nowMs, nodeId);
     } catch (err) {
       db.close();
       throw err;
@@ -348,8 +370,8 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
     return { calls, next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(last) : null };
   }
 
-  async markInFlightAsFailed(reason: string): Promise<string[]> {
-    return this.#recoverTx.immediate(reason);
+  async markInFlightAsFailed(reason: string, eventsOf?: RecoveredCallEvents): Promise<string[]> {
+    return this.#recoverTx.immediate(reason, eventsOf);
   }
 
   async close(): Promise<void> {
@@ -368,6 +390,7 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
       transferred_to: row.transferred_to,
       recording_url: row.recording_url,
       hangup_sip_code: row.hangup_sip_code,
+      node_id: row.node_id,
       status: row.status as CallStatus,
       conversation_id: row.conversation_id,
       created_at: row.created_at,
@@ -384,20 +407,52 @@ export class SqliteCallStore implements CallStore, HasWebhookOutbox, HasCampaign
   }
 }
 
-function migrate(db: Database.Database, nowMs: () => number): void {
+function migrate(db: Database.Database, nowMs: () => number, nodeId: string | undefined): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
   const current = currentVersion(db);
   if (current > CALL_DB_SCHEMA_VERSION) {
     throw new Error(`call database schema version ${current} is newer than this build supports (${CALL_DB_SCHEMA_VERSION})`);
   }
   const record = db.prepare<[number, string]>('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
+  if (isNumberedBeforeNodeId(db, current)) renumberAroundNodeId(db, nowMs, nodeId);
+  const from = currentVersion(db);
   for (const migration of MIGRATIONS) {
-    if (migration.version <= current) continue;
+    if (migration.version <= from) continue;
     db.transaction(() => {
       db.exec(migration.sql);
+      if (migration.backfill !== undefined && nodeId !== undefined) db.prepare<[string]>(migration.backfill).run(nodeId);
       record.run(migration.version, new Date(nowMs()).toISOString());
     }).immediate();
   }
+}
+
+/**
+ * A database written by a build that numbered the heard-transcript, webhook-outbox and campaign
+ * migrations 5, 6 and 7, before `node_id` took number 5: its version says 5 or more, but `calls`
+ * has no `node_id`. (Version 5 of every other build added `node_id`.)
+ */
+function isNumberedBeforeNodeId(db: Database.Database, version: number): boolean {
+  if (version < 5) return false;
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('calls')").all();
+  return !columns.some((c) => c.name === 'node_id');
+}
+
+/**
+ * Brings such a database onto this numbering in one transaction: `node_id` is added (migration 5,
+ * with its backfill) and the versions it had applied as 5, 6, 7 are recorded as 6, 7, 8, which is
+ * what they are here; the migrations after them then apply as usual.
+ */
+function renumberAroundNodeId(db: Database.Database, nowMs: () => number, nodeId: string | undefined): void {
+  const nodeIdMigration = MIGRATIONS.find((m) => m.version === 5)!;
+  db.transaction(() => {
+    const applied = db.prepare<[], { version: number; applied_at: string }>('SELECT version, applied_at FROM schema_version WHERE version >= 5 ORDER BY version DESC').all();
+    db.exec(nodeIdMigration.sql);
+    if (nodeIdMigration.backfill !== undefined && nodeId !== undefined) db.prepare<[string]>(nodeIdMigration.backfill).run(nodeId);
+    db.exec('DELETE FROM schema_version WHERE version >= 5');
+    const insert = db.prepare<[number, string]>('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
+    for (const row of applied) insert.run(row.version + 1, row.applied_at);
+    insert.run(5, new Date(nowMs()).toISOString());
+  }).immediate();
 }
 
 function currentVersion(db: Database.Database): number {
@@ -431,6 +486,7 @@ function toRow(summary: CallSummary, nowMs: number): CallRow {
     transferred_to: summary.transferred_to,
     recording_url: summary.recording_url,
     hangup_sip_code: summary.hangup_sip_code,
+    node_id: summary.node_id,
   };
 }
 

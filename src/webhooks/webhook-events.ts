@@ -9,6 +9,7 @@
  * recording URL), and `campaign.*` (src/campaign/campaign-events.ts builds their data).
  */
 import { randomUUID } from 'node:crypto';
+import type { CallRecord } from '../model/call-record';
 import type { OutboxEvent } from '../store/webhook-outbox';
 
 export type WebhookEventType = 'call.status' | 'call.ended' | `campaign.${string}`;
@@ -58,4 +59,16 @@ export class WebhookPublisher {
 /** The order key of a call's events. */
 export function callOrderKey(callId: string): string {
   return `call:${callId}`;
+}
+
+/**
+ * The rows reporting a call that ended without its process (a restart's recovery, a lost node of a
+ * cluster): its final `call.status`, then `call.ended`, as a call ending live would send them.
+ */
+export function endedCallEvents(webhooks: WebhookPublisher): (record: CallRecord) => OutboxEvent[] {
+  return (record) => {
+    const { transcript: _transcript, ...summary } = record;
+    const key = callOrderKey(record.id);
+    return [...webhooks.event('call.status', key, summary), ...webhooks.event('call.ended', key, record)];
+  };
 }

@@ -6,6 +6,7 @@ import { createServer } from '../../src/api/server';
 import { CampaignRunner } from '../../src/campaign/campaign-runner';
 import { CampaignService } from '../../src/campaign/campaign-service';
 import { CampaignReporter } from '../../src/campaign/campaign-views';
+import { CampaignsUnavailable } from '../../src/campaign/campaigns-unavailable';
 import { PolicyError } from '../../src/errors';
 import { CallEventBus } from '../../src/events/call-events';
 import { silentLogger } from '../../src/logger';
@@ -151,5 +152,39 @@ describe('/api/campaigns (server.inject, real campaign service)', () => {
     assert.equal(json<{ code: string }>(missing.payload).code, 'CAMPAIGN_NOT_FOUND');
     const list = json<{ campaigns: CampaignView[] }>((await server.inject({ url: '/api/campaigns', headers: auth })).payload);
     assert.deepEqual(list.campaigns.map((c) => c.id), [id]);
+  });
+});
+
+describe('/api/campaigns on a node of a cluster (server.inject)', () => {
+  let server: Server;
+
+  beforeEach(async () => {
+    server = await createServer({ host: '127.0.0.1', port: 0, calls: new FakeCallApi(), log: pino({ level: 'silent' }), version: 'test', validateResponses: true, apiTokens: [TOKEN], campaigns: new CampaignsUnavailable() });
+    await server.initialize();
+  });
+  afterEach(() => server.stop());
+
+  it('every route answers 501 CAMPAIGNS_NOT_IN_CLUSTER, saying why, behind the same guards', async () => {
+    const id = '3f2a9c1e-5b7d-4e21-9a0c-6d8e1f2b3c4d';
+    const requests: ServerInjectOptions[] = [
+      { method: 'POST', url: '/api/campaigns', payload: { name: 'x', leads: [{ phone_number: '+79990000001' }] } },
+      { method: 'POST', url: '/api/campaigns?name=x', headers: { 'content-type': 'text/csv' }, payload: 'phone_number\n+79990000001\n' },
+      { method: 'GET', url: '/api/campaigns' },
+      { method: 'GET', url: `/api/campaigns/${id}` },
+      { method: 'GET', url: `/api/campaigns/${id}/leads` },
+      { method: 'POST', url: `/api/campaigns/${id}/pause` },
+      { method: 'POST', url: `/api/campaigns/${id}/resume` },
+      { method: 'POST', url: `/api/campaigns/${id}/cancel` },
+    ];
+    for (const r of requests) {
+      const res = await server.inject({ ...r, headers: { ...auth, ...(r.headers as Record<string, string> | undefined) } });
+      assert.equal(res.statusCode, 501, `${r.method} ${r.url}: ${res.payload}`);
+      const body = JSON.parse(res.payload) as { code: string; message: string };
+      assert.equal(body.code, 'CAMPAIGNS_NOT_IN_CLUSTER');
+      assert.match(body.message, /node of a cluster/);
+    }
+    assert.equal((await server.inject({ method: 'GET', url: '/api/campaigns' })).statusCode, 401, 'no token: refused before anything else');
+    const crossSite = await server.inject({ method: 'POST', url: '/api/campaigns', payload: { name: 'x', leads: [] }, headers: { ...auth, origin: 'https://evil.example' } });
+    assert.equal(crossSite.statusCode, 403);
   });
 });

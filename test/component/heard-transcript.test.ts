@@ -1,7 +1,9 @@
 /**
- * What the caller heard of each agent line, measured on the link's side: a LocalLink (agent
- * socket to the ElevenLabs simulator, RTP media session on real UDP) plays to a socket standing in
- * for Asterisk, and its `onAgentLineHeard` reports are checked against the audio that socket got.
+ * What the caller heard of each agent line, measured on the link's side: a link (agent socket to
+ * the ElevenLabs simulator, RTP media session on real UDP) plays to a socket standing in for
+ * Asterisk, and its `onAgentLineHeard` reports are checked against the audio that socket got. Run
+ * in-process (LocalLink) and in a media worker thread (WorkerLink): the reports, the line's event id
+ * and the agent's correction must cross the thread boundary intact.
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -9,8 +11,11 @@ import { once } from 'node:events';
 import { readPcm16BE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import { silentLogger } from '../../src/logger';
-import type { AgentLineCorrection, AgentLineHeard, ConversationLinkHandlers } from '../../src/media/conversation-link';
-import { LocalLink } from '../../src/media/local-link';
+import type { AgentLineCorrection, AgentLineHeard, ConversationLink, ConversationLinkHandlers, LinkOpener } from '../../src/media/conversation-link';
+import { createLocalLinkOpener } from '../../src/media/local-link';
+import { MediaClock } from '../../src/media/media-clock';
+import type { MediaConfig } from '../../src/media/media-session';
+import { MediaWorkerPool } from '../../src/media/worker/worker-pool';
 import { isRtpParseError, parseRtp } from '../../src/rtp/packet';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
 import { charStartMs } from '../fakes/sim/alignment';
@@ -62,12 +67,35 @@ function handlers(heard: AgentLineHeard[], corrections: AgentLineCorrection[], l
   };
 }
 
-describe('heard transcript: LocalLink playout against the simulator', function () {
+const MEDIA: MediaConfig = {
+  externalMediaHost: '127.0.0.1',
+  externalMediaAdvertiseHost: '127.0.0.1',
+  externalMediaFormat: 'slin',
+  rtpPortMin: 47000,
+  rtpPortMax: 47999,
+  audioChunkSizeMs: 20,
+  resamplerConverter: 'sinc_fastest',
+};
+
+for (const where of ['in-process', 'media worker'] as const) describe(`heard transcript: playout against the simulator (${where})`, function () {
   this.timeout(20_000);
   const pool = new ResamplerPool();
+  const mediaClock = new MediaClock();
+  let workers: MediaWorkerPool | undefined;
   let sim: ElevenLabsSimulator;
   let sink: RtpSink;
-  let link: LocalLink | undefined;
+  let link: ConversationLink | undefined;
+
+  function opener(): LinkOpener {
+    const agent = { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT, connectTimeoutMs: 3000 };
+    if (where === 'in-process') return createLocalLinkOpener({ agent, media: { config: MEDIA, pool, mediaClock, log: silentLogger() }, log: silentLogger() });
+    workers = new MediaWorkerPool({
+      workers: 1,
+      setup: { agent, media: MEDIA, logLevel: 'silent', resamplerMaxIdle: 2, statsIntervalMs: 20 },
+      log: silentLogger(),
+    });
+    return workers.open;
+  }
 
   beforeEach(async () => {
     sim = await ElevenLabsSimulator.start({
@@ -79,11 +107,16 @@ describe('heard transcript: LocalLink playout against the simulator', function (
   afterEach(async () => {
     await link?.close();
     link = undefined;
+    await workers?.stop();
+    workers = undefined;
     await sink.close();
     await sim.close();
   });
 
-  after(() => pool.close());
+  after(() => {
+    mediaClock.stop();
+    pool.close();
+  });
 
   async function open(greeting: { text: string; durationMs: number }): Promise<{ conv: SimConversation; heard: AgentLineHeard[]; corrections: AgentLineCorrection[]; lines: { text: string; eventId?: number }[] }> {
     sim.agent(AGENT, {
@@ -92,28 +125,7 @@ describe('heard transcript: LocalLink playout against the simulator', function (
       clientEvents: ['audio', 'interruption', 'agent_response', 'agent_response_correction', 'user_transcript', 'ping'],
     });
     const remote = await sink.open();
-    link = await LocalLink.open(
-      {
-        agent: { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT, connectTimeoutMs: 3000 },
-        media: {
-          config: {
-            externalMediaHost: '127.0.0.1',
-            externalMediaAdvertiseHost: '127.0.0.1',
-            externalMediaFormat: 'slin',
-            rtpPortMin: 47000,
-            rtpPortMax: 47999,
-            audioChunkSizeMs: 20,
-            resamplerConverter: 'sinc_fastest',
-          },
-          pool,
-          log: silentLogger(),
-        },
-        log: silentLogger(),
-      },
-      'call-heard',
-      {},
-      new AbortController().signal,
-    );
+    link = await opener()('call-heard', {}, new AbortController().signal);
     const conv = await sim.nextConversation();
     const heard: AgentLineHeard[] = [];
     const corrections: AgentLineCorrection[] = [];
@@ -128,8 +140,8 @@ describe('heard transcript: LocalLink playout against the simulator', function (
     await waitFor(() => link!.metrics().ai_to_caller.packets >= 40, { what: '800 ms of greeting played' });
     await conv.interrupt({ transcript: 'Stop.' });
     const report = await waitFor(() => heard.find((r) => r.eventId === 1), { what: 'heard report of the greeting' });
-    const sent = link!.metrics().ai_to_caller.packets;
-    await waitFor(() => sink.payloads.length >= sent, { what: 'every packet sent has arrived' });
+    // Nothing is sent after the cut: the line's packets (20 ms each) are all there is.
+    await waitFor(() => sink.payloads.length * 20 >= report.heardMs, { what: 'every packet sent has arrived' });
 
     assert.equal(report.isComplete, false);
     assert.ok(report.totalMs > report.heardMs, JSON.stringify(report));

@@ -5,6 +5,7 @@ import { encodeUlaw } from '../../src/audio/g711';
 import { readPcm16BE, readPcm16LE, writePcm16BE, writePcm16LE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import type { AgentAudioFormat, ExternalMediaFormat } from '../../src/audio/frame';
+import { MediaClock } from '../../src/media/media-clock';
 import { RtpMediaSession } from '../../src/media/media-session';
 import { silentLogger } from '../../src/logger';
 import { buildRtp, isRtpParseError, parseRtp, PT_L16_MONO, PT_PCMU, type RtpPacket } from '../../src/rtp/packet';
@@ -53,6 +54,7 @@ const config = (format: ExternalMediaFormat, hosts = { bind: '127.0.0.1', advert
 describe('RtpMediaSession (real UDP)', function () {
   this.timeout(15_000);
   const pool = new ResamplerPool();
+  const mediaClock = new MediaClock();
   let asterisk: FakeAsteriskRtp;
   let session: RtpMediaSession | undefined;
   const toAgent: Buffer[] = [];
@@ -67,7 +69,7 @@ describe('RtpMediaSession (real UDP)', function () {
     const remote = await asterisk.open();
     toAgent.length = 0;
     session = await RtpMediaSession.open(
-      { config: config(format, hosts), pool, log: silentLogger() },
+      { config: config(format, hosts), pool, mediaClock, log: silentLogger() },
       { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(b) },
     );
     session.start(remote);
@@ -79,7 +81,21 @@ describe('RtpMediaSession (real UDP)', function () {
     session = undefined;
     await asterisk.close();
   });
-  after(() => pool.close());
+  after(() => {
+    pool.close();
+    mediaClock.stop();
+  });
+
+  it('takes its two resamplers from the pool and gives them back on close (closing twice gives back nothing more)', async () => {
+    const before = pool.stats();
+    const s = await open('slin', 'pcm_16000', 'pcm_24000');
+    assert.equal(pool.stats().inUse, before.inUse + 2);
+    await s.close();
+    await s.close();
+    const after = pool.stats();
+    assert.equal(after.inUse, before.inUse);
+    assert.equal(after.idle, before.idle + (after.created - before.created), 'every engine it used is idle again');
+  });
 
   it('caller 1 kHz slin (big-endian, 8 kHz) reaches the agent as 1 kHz s16le at 16 kHz in 20 ms chunks', async () => {
     const s = await open('slin', 'pcm_16000', 'pcm_16000');
@@ -123,16 +139,28 @@ describe('RtpMediaSession (real UDP)', function () {
     assert.equal(gaps.silentFrames.length, 0, `silent frames ${JSON.stringify(gaps.silentFrames)}`);
   });
 
-  it('flushPlayout stops the reply at once', async () => {
+  it('flushPlayout stops the reply at once: at most the packet in flight follows, then the next reply', async () => {
     const s = await open('slin', 'pcm_16000', 'pcm_16000');
     s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 16000, durationMs: 3000, amplitude: 8000 })));
     await waitFor(() => asterisk.received.length >= 5);
     s.flushPlayout();
     const sentAtFlush = asterisk.received.length;
     assert.equal(s.playoutQueuedMs, 0);
-    await s.waitPlayoutDrained(200);
-    // Allow the one packet that may have been in flight.
-    assert.ok(asterisk.received.length <= sentAtFlush + 1, `${asterisk.received.length - sentAtFlush} packets after flush`);
+    // Let the pacer run ten more slots with nothing to send, then queue a new reply: everything
+    // sent before the new reply's first packet is what leaked past the flush.
+    const ticksAtFlush = s.diagnostics().pacer.ticks;
+    await waitFor(() => s.diagnostics().pacer.ticks >= ticksAtFlush + 10, { what: '10 pacer slots after the flush' });
+    s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 660, rateHz: 16000, durationMs: 200, amplitude: 8000 })));
+    const freqOf = (i: number): number => dominantFrequencyHz(readPcm16BE(asterisk.received[i]!.packet.payload), 8000);
+    const firstNew = await waitFor(
+      () => {
+        for (let i = sentAtFlush; i < asterisk.received.length; i++) if (Math.abs(freqOf(i) - 660) < 60) return i;
+        return undefined;
+      },
+      { what: 'the next reply' },
+    );
+    const leaked = firstNew - sentAtFlush;
+    assert.ok(leaked <= 1, `${leaked} packets of the flushed reply after the flush`);
   });
 
   it('ulaw ExternalMedia with a ulaw_8000 agent passes bytes through untouched both ways', async () => {

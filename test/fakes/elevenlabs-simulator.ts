@@ -1,6 +1,6 @@
 /**
  * A local stand-in for the ElevenLabs Agents service: a real HTTP + WebSocket server on loopback that
- * follows /work/shared/notes/elevenlabs-protocol.md §10 — signed-URL endpoint, per-agent config,
+ * follows docs/agent-protocol.md#the-simulator — signed-URL endpoint, per-agent config,
  * metadata, pings, paced tone "speech" in the agent's exact output format, an energy VAD on caller
  * audio, interruptions with event-id watermarks, end_call, and every documented close path.
  *
@@ -32,7 +32,7 @@ export type { SimErrorShape } from './sim/wire';
 /** Agent settings as passed by tests: everything optional, `vad` merged field by field. */
 export type SimAgentOptions = Partial<Omit<SimAgentConfig, 'vad'>> & { vad?: Partial<VadOptions> };
 
-/** What to do with a socket for an unknown agent or without a valid signature (real behaviour undocumented, §6.6). */
+/** What to do with a socket for an unknown agent or without a valid signature (real behaviour undocumented). */
 export type SimHandshakeRejectPolicy = 'close1008' | 'reject-upgrade';
 
 /** Options of `ElevenLabsSimulator.start`. */

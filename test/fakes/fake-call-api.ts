@@ -22,6 +22,7 @@ export function makeCallView(phoneNumber: string, id: string = randomUUID()): Ca
     amd_result: null,
     transferred_to: null,
     recording_url: null,
+    node_id: null,
     hangup_sip_code: null,
     phone_number: phoneNumber,
     status: 'dialing',

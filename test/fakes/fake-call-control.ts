@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { AriEventRouter } from '../../src/ari/ari-event-router';
 import { toAriEvent } from '../../src/ari/ari-events';
-import type { CallControl, ExternalMediaAddress, ExternalMediaParams, HangupReason, OriginateParams } from '../../src/ari/call-control';
+import type { CallControl, CreateChannelParams, ExternalMediaAddress, ExternalMediaParams, HangupReason, OriginateParams } from '../../src/ari/call-control';
 import type { AriBridgeJson, AriChannelJson } from '../../src/ari/ari-events';
 import { AriError } from '../../src/errors';
 
@@ -38,6 +38,19 @@ export class FakeCallControl implements CallControl {
     this.ops.push(`originate ${p.endpoint} formats=${p.formats}`);
     if (this.originateError) throw this.originateError;
     this.channels.set(p.channelId, { id: p.channelId, name: `PJSIP/${p.endpoint}`, state: 'Down' });
+  }
+  /** Like Asterisk: the created channel enters Stasis at once (StasisStart with its args), not ringing yet. */
+  async createChannel(p: CreateChannelParams): Promise<void> {
+    this.#failIfDown();
+    this.ops.push(`create ${p.endpoint} formats=${p.formats}`);
+    if (this.originateError) throw this.originateError;
+    const ch = { id: p.channelId, name: `PJSIP/${p.endpoint}`, state: 'Down' };
+    this.channels.set(p.channelId, ch);
+    setImmediate(() => this.emit({ type: 'StasisStart', args: p.appArgs.split(','), channel: ch }));
+  }
+  async dial(channelId: string, timeoutS: number): Promise<void> {
+    this.#failIfDown();
+    this.ops.push(`dial ${channelId} timeout=${timeoutS}`);
   }
   async answer(channelId: string): Promise<void> {
     this.#failIfDown();

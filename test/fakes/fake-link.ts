@@ -34,8 +34,12 @@ export class FakeLink implements ConversationLink {
   closeGate: Promise<void> = Promise.resolve();
   #drainWaiters: (() => void)[] = [];
 
-  constructor(request: AgentConnectRequest) {
+  /** Called when the Call starts the link (to see what had happened by then). */
+  readonly #onStart: (() => void) | undefined;
+
+  constructor(request: AgentConnectRequest, onStart?: () => void) {
     this.request = request;
+    this.#onStart = onStart;
   }
 
   setHandlers(handlers: ConversationLinkHandlers): void {
@@ -43,6 +47,7 @@ export class FakeLink implements ConversationLink {
   }
   start(remote: { address: string; port: number }): void {
     this.startedWith = remote;
+    this.#onStart?.();
   }
   sendUserActivity(): void {
     this.activityCount += 1;
@@ -104,6 +109,8 @@ export class FakeLinkOpener {
   error: Error | undefined;
   /** Resolves opens only when the test says so (an agent that connects slowly). */
   gate: Promise<void> = Promise.resolve();
+  /** Called whenever a link of this opener is started. */
+  onStart: (() => void) | undefined;
 
   /** The abort signal of every open, in order (an open the caller gave up on is aborted). */
   readonly signals: AbortSignal[] = [];
@@ -113,7 +120,7 @@ export class FakeLinkOpener {
     await this.gate;
     if (signal.aborted) throw new Error('aborted');
     if (this.error) throw this.error;
-    const link = new FakeLink(request);
+    const link = new FakeLink(request, () => this.onStart?.());
     this.links.push(link);
     return link;
   };

@@ -35,7 +35,7 @@ export interface ServiceUnderTest {
   readonly control: FakeCallControl;
   readonly links: FakeLinkOpener;
   readonly store: MemoryCallStore;
-  /** E.164 numbers originated so far, in order. */
+  /** E.164 numbers of the call legs made so far (created, then dialled), in order. */
   dialled(): string[];
   /** Calls hung up through the API or the service, by call id. */
   hungUp(): string[];
@@ -98,8 +98,9 @@ export function createServiceUnderTest(o: ServiceUnderTestOptions = {}): Service
     control,
     links,
     store,
-    dialled: () => control.ops.filter((op) => op.startsWith('originate ')).map((op) => `+${/PJSIP\/(\d+)@/.exec(op)?.[1] ?? ''}`),
-    hungUp: () => control.ops.filter((op) => op.startsWith('hangup vg-') && !op.startsWith('hangup vg-em-') && !op.startsWith('hangup vg-tr-')).map((op) => op.slice('hangup vg-'.length)),
+    dialled: () => control.ops.filter((op) => op.startsWith('create ')).map((op) => `+${/PJSIP\/(\d+)@/.exec(op)?.[1] ?? ''}`),
+    /** Call legs hung up (not the agent's ExternalMedia channels, vg-em-/vg-em<n>-, nor transfer legs). */
+    hungUp: () => control.ops.filter((op) => /^hangup vg-(?!em[0-9]*-|tr-)/.test(op)).map((op) => op.slice('hangup vg-'.length)),
     stop: async () => {
       await service.stop(0);
       await writer.flush(1000);

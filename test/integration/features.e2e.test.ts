@@ -257,4 +257,53 @@ describe('conversation features (real Asterisk pair + ElevenLabs simulator)', fu
     assert.ok(findTone(wav.samples, 440), 'the agent is in the recording');
     assert.ok(findTone(wav.samples, 1000) || audibleRuns(wav.samples).length > 0, 'the callee is in the recording');
   });
+
+  it('the caller hanging up while the transfer target rings cancels the target at once', async function () {
+    const target = pair.numbers.noAnswer();
+    await gw.start({ greeting: { freqHz: 660, durationMs: 300 } }, { TRANSFER_DESTINATIONS: `+${target}`, TRANSFER_RING_TIMEOUT_S: '60' });
+    const call = await gw.placeCall(pair.numbers.answer());
+    const conv = await gw.conversationOf(call.id);
+    await gw.waitStatus(call.id, ['answered']);
+    const result = conv.callClientTool('transfer_to_number', { phone_number: `+${target}` }, { timeoutMs: 30_000 });
+    const channels = async (): Promise<string[]> => (await pair.ariGet<{ id: string }[]>('/channels')).map((c) => c.id);
+    await waitFor(async () => (await channels()).includes(`vg-tr-${call.id}`), { what: 'the transfer target ringing' });
+    // The caller hangs up (as the far end would): Asterisk destroys the leg.
+    await fetch(`${pair.ari.url}/ari/channels/vg-${call.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Basic ${Buffer.from(`${pair.ari.username}:${pair.ari.password}`).toString('base64')}` },
+    });
+    const ended = await gw.waitStatus(call.id, ['completed', 'failed']);
+    assert.equal(ended.end_reason, 'callee');
+    // Well inside TRANSFER_RING_TIMEOUT_S (60 s): the ringing target went with the call.
+    await pair.expectAriIdle(5000);
+    // The agent left with the call: no tool result, or an error one; never a transfer.
+    assert.notEqual((await result)?.isError, false);
+  });
+
+  it('inbound calls count against MAX_CONCURRENT_CALLS: of four at once, two are answered, two are refused with congestion and recorded; nothing is left', async function () {
+    await gw.start({ greeting: { freqHz: 550, durationMs: 300 } }, { MAX_CONCURRENT_CALLS: '2', INBOUND_RATE_LIMIT_BURST: '10' });
+    const dids = Array.from({ length: 4 }, (_, i) => `7496${String((Date.now() + i) % 10_000_000).padStart(7, '0')}`);
+    await Promise.all(dids.map((did) => pair.carrier.callCustomer(did)));
+    const records = await waitFor(
+      async () => {
+        const { calls } = (await gw.api<CallListPage>('GET', '/api/calls?limit=20')).body;
+        const ours = calls.filter((c) => c.dialed_number !== null && dids.includes(c.dialed_number));
+        const answered = ours.filter((c) => c.status === 'answered');
+        const refused = ours.filter((c) => c.end_reason === 'at-capacity');
+        return answered.length === 2 && refused.length === 2 ? { answered, refused } : undefined;
+      },
+      { timeoutMs: 15_000, what: 'two answered and two refused inbound calls' },
+    );
+    for (const r of records.refused) {
+      assert.equal(r.status, 'failed');
+      assert.equal(r.answered_at, null, 'a refused call is never answered');
+      assert.equal(r.direction, 'inbound');
+    }
+    const metrics = await gw.app.metrics.render();
+    assert.match(metrics, /voice_gateway_calls_refused_total\{direction="inbound",reason="at-capacity"\} 2/);
+    for (const r of records.answered) await gw.api('DELETE', `/api/calls/${r.id}`);
+    for (const r of records.answered) assert.equal((await gw.waitStatus(r.id, ['completed', 'failed'])).status, 'completed');
+    await pair.expectAriIdle(5000);
+  });
+
 });

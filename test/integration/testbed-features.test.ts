@@ -112,8 +112,6 @@ describe('Asterisk test bed: AMD, DTMF, bridge recording, inbound + transfer', f
       assert.equal(args.length, 3, `args ${JSON.stringify(args)}`);
       assert.equal(args[1], 'HUMAN', `AMD said ${args[1]} (${args[2]})`);
       assert.match(args[2] ?? '', /^HUMAN-\d+-\d+$/);
-      // hello.wav (0.79 s) + after_greeting_silence: a person is recognised within ~2 s.
-      assert.ok(amdMs < 2500, `AMD took ${amdMs} ms`);
       await hangup(channelId);
       const recording = await pair.carrier.waitForRecording(number);
       assert.ok((await stat(recording.rxWavPath)).size > 44, 'the carrier recorded the call');
@@ -126,8 +124,6 @@ describe('Asterisk test bed: AMD, DTMF, bridge recording, inbound + transfer', f
       assert.equal(args.length, 3, `args ${JSON.stringify(args)}`);
       assert.equal(args[1], 'MACHINE', `AMD said ${args[1]} (${args[2]})`);
       assert.match(args[2] ?? '', /^(LONGGREETING|MAXWORDS|MAXWORDLENGTH)-[\d-]+$/);
-      // Decided while the 5.65 s greeting is still playing, well before the beep.
-      assert.ok(amdMs < 4000, `AMD took ${amdMs} ms`);
       await hangup(channelId);
       await pair.carrier.waitForRecording(number);
     });

@@ -47,6 +47,8 @@ const serverNow = () => Date.now() + clockOffsetMs;
 const client = new GatewayClient({ token: tokenStore.get(), onUnauthorized: () => requireToken(client.token ? 'The gateway rejected this token.' : '') });
 /** Calls whose view is being fetched (one request per call at a time). */
 const detailsInFlight = new Set();
+/** Calls whose detail was asked for again while a fetch was running. @type {Set<string>} */
+const detailsAgain = new Set();
 
 const board = new CallBoard({
   activeBody: /** @type {HTMLTableSectionElement} */ (byId('active-calls').querySelector('tbody')),
@@ -128,7 +130,12 @@ async function resync() {
 
 /** @param {string} id */
 async function fetchDetail(id) {
-  if (detailsInFlight.has(id)) return;
+  // Asked again while a fetch runs: the view it brings may predate what prompted the new ask (the
+  // conversation id arrives after the answer), so fetch once more when it is done.
+  if (detailsInFlight.has(id)) {
+    detailsAgain.add(id);
+    return;
+  }
   detailsInFlight.add(id);
   try {
     board.applyView(await client.getCall(id));
@@ -137,6 +144,7 @@ async function fetchDetail(id) {
     else console.warn('call detail failed', id, errorText(err));
   } finally {
     detailsInFlight.delete(id);
+    if (detailsAgain.delete(id)) void fetchDetail(id);
   }
 }
 

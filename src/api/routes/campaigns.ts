@@ -51,6 +51,7 @@ const docs = {
   409: { description: 'The campaign is over: completed or cancelled (CAMPAIGN_OVER)', schema: errorSchema },
   413: { description: 'Upload larger than 2 MiB', schema: errorSchema },
   415: { description: 'Content-Type is neither application/json nor text/csv', schema: errorSchema },
+  501: { description: 'This gateway runs no campaigns: it is a node of a cluster (CAMPAIGNS_NOT_IN_CLUSTER, docs/cluster.md)', schema: errorSchema },
   503: { description: 'Campaigns cannot be read or written now', schema: errorSchema },
 } as const;
 

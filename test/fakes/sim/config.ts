@@ -12,7 +12,7 @@ export interface AgentUtterance extends ToneSpec {
   text: string;
 }
 
-/** Override paths the real service knows (§3.1); each must be allowed per agent. */
+/** Override paths the real service knows (docs/agent-protocol.md#initiation-and-overrides); each must be allowed per agent. */
 export type OverridePath =
   | 'agent.prompt.prompt'
   | 'agent.prompt.llm'
@@ -46,7 +46,7 @@ export type SimClientEvent =
 
 /**
  * The real default list (S1) plus `agent_tool_response` and `client_tool_call`. The real default does
- * NOT include `agent_tool_response`; a bridge agent should enable it (notes §8.11). Set `clientEvents`
+ * NOT include `agent_tool_response`; a bridge agent should enable it (docs/agent-protocol.md#the-agents-client-events). Set `clientEvents`
  * explicitly to test the real default.
  */
 export const DEFAULT_CLIENT_EVENTS: readonly SimClientEvent[] = [

@@ -1,5 +1,5 @@
 /**
- * One simulated ElevenLabs conversation on one accepted socket (notes §9.2 server state machine):
+ * One simulated ElevenLabs conversation on one accepted socket (docs/agent-protocol.md#the-simulator):
  *
  *   handshake ──(initiation | first other frame | initGraceMs)──► validate ──bad──► [error] close 1008
  *                                                                 │ ok (after metadataDelayMs)

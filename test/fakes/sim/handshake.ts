@@ -1,6 +1,6 @@
 /**
  * Validation of `conversation_initiation_client_data` against an agent's settings, as the real
- * service does it (notes §3.1, §10.2): disallowed overrides, dynamic variables, `{{var}}` templates.
+ * service does it (docs/agent-protocol.md#initiation-and-overrides): disallowed overrides, dynamic variables, `{{var}}` templates.
  * Pure functions.
  */
 import type { OverridePath, SimAgentConfig } from './config';

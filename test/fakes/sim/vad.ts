@@ -15,7 +15,7 @@ export interface VadOptions {
   endSilenceMs: number;
 }
 
-/** Defaults from notes §10.4. */
+/** Defaults that behave like the service's turn detection (docs/agent-protocol.md#the-simulator). */
 export const DEFAULT_VAD: VadOptions = { speechThreshold: 500, minSpeechMs: 200, endSilenceMs: 700 };
 
 /** What `EnergyVad.push` detected in a block. `atMs` is media time from the first sample. */

@@ -1,7 +1,7 @@
 /**
  * Wire shapes the simulator sends (server → client) and its parser for what clients send. Kept
  * separate from `src/agent/agent-protocol.ts` on purpose: the simulator follows the notes
- * (/work/shared/notes/elevenlabs-protocol.md §3, §4), not our client's types.
+ * (docs/agent-protocol.md), not our client's types.
  */
 
 /** A JSON object as sent or received. */
@@ -108,7 +108,7 @@ export const serverMsg = {
   guardrailTriggered(eventId: number): JsonObject {
     return { type: 'guardrail_triggered', guardrail_triggered_event: { event_id: eventId } };
   },
-  /** Newer servers (§4.13). */
+  /** Newer servers (docs/agent-protocol.md#error-frames). */
   errorNested(code: number, errorType: string, message: string): JsonObject {
     return {
       type: 'error',

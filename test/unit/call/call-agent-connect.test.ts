@@ -1,4 +1,8 @@
-/** AGENT_CONNECT on a Call: when its agent conversation opens, is parked, and reopened (src/call/agent-connect.ts). */
+/**
+ * AGENT_CONNECT on a Call built on the early bridge: when its agent conversation and that
+ * conversation's ExternalMedia channel open, are released while the phone rings, and reopen on
+ * answer (src/call/agent-connect.ts).
+ */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { AriEventRouter } from '../../../src/ari/ari-event-router';
@@ -35,67 +39,87 @@ function setup(agentConnect: AgentConnectSettings) {
     agentConnect,
   };
   const call = new Call('c1', { phoneNumber: '+79990001122' }, { control, router, openLink: links.open, settings, log: silentLogger(), admitTransferLeg: () => ({ kind: 'transfer', release: () => undefined }) });
-  const leg = { id: callChannelId('c1'), name: 'PJSIP/carrier-1', state: 'Up' };
+  const leg = { id: callChannelId('c1'), name: 'PJSIP/carrier-1', state: 'Ringing' };
+  /** The ARI operations made when each link was started (the answer itself makes none). */
+  const opsAtStart: string[][] = [];
+  links.onStart = () => opsAtStart.push([...control.ops]);
   return {
     control,
     links,
     call,
-    ring: () => control.emit({ type: 'ChannelStateChange', channel: { ...leg, state: 'Ringing' } }),
-    answer: () => control.emit({ type: 'StasisStart', args: ['outbound', 'c1'], channel: leg }),
-    busy: () => control.emit({ type: 'ChannelDestroyed', cause: 17, cause_txt: 'User busy', channel: { ...leg, state: 'Ringing' } }),
+    opsAtStart,
+    ring: () => control.emit({ type: 'ChannelStateChange', channel: leg }),
+    answer: () => control.emit({ type: 'ChannelStateChange', channel: { ...leg, state: 'Up' } }),
+    busy: () => control.emit({ type: 'ChannelDestroyed', cause: 17, cause_txt: 'User busy', channel: leg }),
   };
 }
 
-describe('Call: AGENT_CONNECT', () => {
-  it('ringing: the conversation opens while the phone rings and is ready at answer (no ringback)', async () => {
+describe('Call: AGENT_CONNECT on the early bridge', () => {
+  it('ringing: the conversation opens and its ExternalMedia joins the bridge while the phone rings; the answer starts it with no ARI request and no ringback', async () => {
     const s = setup({ mode: 'ringing', preconnectMaxMs: 10_000 });
     await s.call.start();
     const link = await waitFor(() => s.links.last, { what: 'link opened while ringing' });
     s.ring();
+    await waitFor(() => s.control.ops.includes('addToBridge vg-br-c1 vg-em-c1'), { what: 'ExternalMedia in the bridge while ringing' });
+    const beforeAnswer = s.control.ops.length;
     s.answer();
-    await waitFor(() => link.startedWith, { what: 'bridged' });
+    await waitFor(() => link.startedWith, { what: 'started' });
+    assert.equal(s.opsAtStart[0]!.length, beforeAnswer, `no ARI request between answer and start: ${s.opsAtStart[0]!.slice(beforeAnswer).join(' | ')}`);
     assert.equal(s.links.links.length, 1);
     assert.ok(!s.control.ops.some((op) => op.startsWith('play ')), 'no ringback');
     await s.call.end('api');
+    assert.ok(s.control.ops.includes('hangup vg-em-c1'));
   });
 
-  it('ringing longer than AGENT_PRECONNECT_MAX_S: closed while ringing, reopened on answer with ringback until it connects', async () => {
+  it('ringing longer than AGENT_PRECONNECT_MAX_S: conversation and ExternalMedia released while ringing; on answer a new pair, ringback until it connects', async () => {
     const s = setup({ mode: 'ringing', preconnectMaxMs: 30 });
     await s.call.start();
     const first = await waitFor(() => s.links.last, { what: 'first link' });
     s.ring();
     await waitFor(() => first.closeCount === 1, { what: 'the first conversation closed while ringing' });
+    await waitFor(() => s.control.ops.includes('hangup vg-em-c1'), { what: 'its ExternalMedia channel hung up while ringing' });
+    assert.ok(s.control.ops.includes('addToBridge vg-br-c1 vg-em-c1'), 'it had joined the bridge');
     assert.equal(s.call.view().status, 'ringing', 'the call goes on');
+    assert.ok(!s.control.channels.has('vg-em-c1'));
     let letConnect!: () => void;
     s.links.gate = new Promise<void>((resolve) => (letConnect = resolve));
     s.answer();
-    await waitFor(() => s.control.ops.some((op) => op === 'play vg-c1 tone:ring vg-rb-c1'), { what: 'ringback while the agent connects' });
+    await waitFor(() => s.control.ops.includes('play vg-c1 tone:ring vg-rb-c1'), { what: 'ringback while the agent connects' });
     letConnect();
     const second = await waitFor(() => (s.links.links.length === 2 ? s.links.last : undefined), { what: 'second link' });
-    await waitFor(() => second.startedWith, { what: 'bridged to the new conversation' });
-    const ops = s.control.ops;
-    assert.ok(ops.indexOf('stopPlayback vg-rb-c1') < ops.findIndex((op) => op.startsWith('addToBridge')), `ringback stopped before bridging: ${ops.join(' | ')}`);
+    await waitFor(() => second.startedWith, { what: 'started with the new conversation' });
+    const atStart = s.opsAtStart[0]!;
+    assert.ok(atStart.includes('addToBridge vg-br-c1 vg-em2-c1'), `a new ExternalMedia channel for the new link: ${atStart.join(' | ')}`);
+    assert.ok(atStart.includes('stopPlayback vg-rb-c1'), `ringback stopped before the agent's audio starts: ${atStart.join(' | ')}`);
+    assert.equal(s.opsAtStart.length, 1, 'the parked link was never started');
     // The parked conversation says nothing more to the call: its close does not fail it.
     first.remoteClose(1011, 'late');
+    first.handlers?.onTranscript('agent', 'from the parked conversation');
     assert.equal(s.call.view().status, 'answered');
     assert.equal(s.call.view().error, null);
+    assert.deepEqual(s.call.view().transcript, []);
     await s.call.end('api');
+    assert.ok(s.control.ops.includes('hangup vg-em2-c1'));
+    assert.equal(second.closeCount, 1);
   });
 
-  it('answer: nothing opens while the phone rings; on answer it opens, the callee hears ringback until it is connected', async () => {
+  it('answer: nothing opens while the phone rings; on answer it opens with its ExternalMedia, the callee hears ringback until it is connected', async () => {
     const s = setup({ mode: 'answer', preconnectMaxMs: 10_000 });
     await s.call.start();
     s.ring();
     assert.equal(s.links.links.length, 0);
+    assert.ok(!s.control.ops.some((op) => op.startsWith('externalMedia')), 'no ExternalMedia while ringing');
     s.answer();
     const link = await waitFor(() => s.links.last, { what: 'opened on answer' });
-    await waitFor(() => link.startedWith, { what: 'bridged' });
-    assert.ok(s.control.ops.includes('play vg-c1 tone:ring vg-rb-c1'));
-    assert.ok(s.control.ops.includes('stopPlayback vg-rb-c1'));
+    await waitFor(() => link.startedWith, { what: 'started' });
+    const atStart = s.opsAtStart[0]!;
+    const play = atStart.indexOf('play vg-c1 tone:ring vg-rb-c1');
+    assert.ok(play >= 0 && play < atStart.indexOf('addToBridge vg-br-c1 vg-em-c1'), `ringback from the answer on: ${atStart.join(' | ')}`);
+    assert.ok(atStart.indexOf('stopPlayback vg-rb-c1') > atStart.indexOf('addToBridge vg-br-c1 vg-em-c1'), 'stopped once connected, before the start');
     await s.call.end('api');
   });
 
-  it('answer: a busy number never opens a conversation', async () => {
+  it('answer: a busy number never opens a conversation nor an ExternalMedia channel', async () => {
     const s = setup({ mode: 'answer' });
     await s.call.start();
     const ended = once(s.call, 'ended');
@@ -103,14 +127,19 @@ describe('Call: AGENT_CONNECT', () => {
     const [record] = (await ended) as [CallRecord];
     assert.equal(record.status, 'busy');
     assert.equal(s.links.links.length, 0);
+    assert.ok(!s.control.ops.some((op) => op.startsWith('externalMedia')));
   });
 
-  it('ringing: a busy number closes the conversation at once', async () => {
+  it('ringing: a busy number releases the conversation and its ExternalMedia at once', async () => {
     const s = setup({ mode: 'ringing', preconnectMaxMs: 10_000 });
     await s.call.start();
     const link = await waitFor(() => s.links.last);
+    await waitFor(() => s.control.ops.includes('addToBridge vg-br-c1 vg-em-c1'), { what: 'ExternalMedia in the bridge' });
+    const ended = once(s.call, 'ended');
     s.busy();
-    await waitFor(() => link.closeCount === 1, { what: 'closed at the busy' });
+    await ended;
+    assert.equal(link.closeCount, 1);
+    assert.ok(s.control.ops.includes('hangup vg-em-c1'));
   });
 
   it('a conversation still connecting when the limit comes is aborted, and that is no failure', async () => {
@@ -123,8 +152,11 @@ describe('Call: AGENT_CONNECT', () => {
     letConnect();
     s.answer();
     const link = await waitFor(() => s.links.last, { what: 'the conversation opened on answer' });
-    await waitFor(() => link.startedWith, { what: 'bridged' });
+    await waitFor(() => link.startedWith, { what: 'started' });
     assert.equal(s.links.signals.length, 2);
+    assert.equal(s.links.links.length, 1, 'the aborted open left nothing open');
+    assert.deepEqual(s.control.ops.filter((op) => op.startsWith('externalMedia')).length, 1, 'one ExternalMedia channel: the second attempt\'s');
+    assert.ok(s.control.ops.includes('addToBridge vg-br-c1 vg-em2-c1'));
     assert.equal(s.call.view().error, null);
     await s.call.end('api');
   });

@@ -177,6 +177,18 @@ describe('CallService', () => {
     assert.ok(!s.control.ops.includes('hangup other'), 'foreign channels are left alone');
   });
 
+  it('reconcile: a live call\'s later ExternalMedia channel (vg-em<n>-) is its own; an orphan one is hung up', async () => {
+    const s = setup();
+    const live = await s.service.startCall({ phoneNumber: '+79990001122' }, requester);
+    const orphan = '0a0b0c0d-0000-4000-8000-000000000001';
+    for (const id of [`vg-em2-${live.id}`, `vg-em3-${orphan}`]) s.control.channels.set(id, { id, name: 'UnicastRTP/x', state: 'Up' });
+    await s.service.reconcile();
+    assert.ok(s.control.ops.includes(`hangup vg-em3-${orphan}`));
+    assert.ok(!s.control.ops.includes(`hangup vg-em2-${live.id}`), 'the live call keeps its second ExternalMedia channel');
+    assert.ok(!s.control.ops.includes(`hangup vg-${live.id}`));
+    await s.service.hangupCall(live.id);
+  });
+
   it('ARI down: 503 ARI_UNAVAILABLE before anything is dialled', async () => {
     const s = setup();
     s.setAri(false);

@@ -77,7 +77,7 @@ async function answered(s: Setup): Promise<void> {
   await s.call.start();
   await waitFor(() => s.links.last, { what: 'link opened' });
   s.control.emit({ type: 'ChannelStateChange', channel: { ...s.leg(), state: 'Ringing' } });
-  s.control.emit({ type: 'StasisStart', args: ['outbound', s.call.id], channel: s.leg() });
+  s.control.emit({ type: 'ChannelStateChange', channel: { ...s.leg(), state: 'Up' } });
   await waitFor(() => s.links.last?.startedWith, { what: 'media start' });
 }
 
@@ -94,7 +94,7 @@ describe('Call', () => {
     const statuses: string[] = [];
     s.call.on('status', (st) => statuses.push(st));
     await s.call.start();
-    assert.deepEqual(s.control.ops[0], 'originate PJSIP/79990001122@carrier formats=alaw,ulaw');
+    assert.deepEqual(s.control.ops.slice(0, 4), ['createBridge vg-br-c1', 'create PJSIP/79990001122@carrier formats=alaw,ulaw', 'addToBridge vg-br-c1 vg-c1', 'dial vg-c1 timeout=30']);
     s.control.emit({ type: 'ChannelStateChange', channel: { ...s.leg(), state: 'Ringing' } });
     assert.equal(s.call.view().status, 'ringing');
     await s.call.end('api');
@@ -132,14 +132,24 @@ describe('Call', () => {
     await s.call.end('api');
   });
 
-  it('on answer bridges the call with ExternalMedia and starts media at its address', async () => {
+  it('builds the media path while the phone rings; the answer starts the media with no ARI request', async () => {
     const s = setup();
-    await answered(s);
-    const ops = s.control.ops.join('\n');
-    assert.match(ops, /createBridge vg-br-c1/);
-    assert.match(ops, /externalMedia 127\.0\.0\.1:45000 slin/);
-    assert.match(ops, /addToBridge vg-br-c1 vg-c1,vg-em-c1/);
-    assert.deepEqual(s.links.last!.startedWith, { address: '127.0.0.1', port: 40000 });
+    await s.call.start();
+    await waitFor(() => s.control.ops.includes('addToBridge vg-br-c1 vg-em-c1'), { what: 'ExternalMedia in the bridge while ringing' });
+    assert.ok(s.control.ops.includes('externalMedia 127.0.0.1:45000 slin'));
+    assert.equal(s.links.last!.startedWith, undefined, 'no audio before the answer');
+    const link = s.links.last!;
+    const start = link.start.bind(link);
+    let opsAtStart = -1;
+    link.start = (remote) => {
+      opsAtStart = s.control.ops.length;
+      start(remote);
+    };
+    const opsBeforeAnswer = s.control.ops.length;
+    s.control.emit({ type: 'ChannelStateChange', channel: { ...s.leg(), state: 'Up' } });
+    await waitFor(() => link.startedWith, { what: 'media start' });
+    assert.deepEqual(link.startedWith, { address: '127.0.0.1', port: 40000 });
+    assert.equal(opsAtStart, opsBeforeAnswer, `ARI requests between the answer and the media: ${s.control.ops.slice(opsBeforeAnswer, opsAtStart).join(', ')}`);
     assert.equal(s.call.view().status, 'answered');
     await s.call.end('api');
   });
@@ -229,7 +239,7 @@ describe('Call', () => {
     await waitFor(() => s.control.ops.includes('hangup vg-c1') || !s.control.ops.some((o) => o.startsWith('originate')), { what: 'call leg hung up' });
   });
 
-  it('a failed originate rejects start() and records the failure', async () => {
+  it('a failed channel creation rejects start() and records the failure', async () => {
     const s = setup();
     s.control.originateError = new Error('Allocation failed');
     await assert.rejects(s.call.start(), /Allocation failed/);
@@ -448,7 +458,7 @@ describe('Call: AMD, inbound, recording', () => {
   it('AMD: a machine with amd=hangup ends the call without bridging the agent', async () => {
     const s = setup({ id: 'c2', request: { amd: 'hangup' } });
     await s.call.start();
-    s.control.emit({ type: 'StasisStart', args: ['outbound', 'c2'], channel: s.leg() });
+    s.control.emit({ type: 'ChannelStateChange', channel: { ...s.leg(), state: 'Up' } });
     await waitFor(() => s.control.ops.includes('continue vg-c2 vg-amd,s'), { what: 'sent to AMD' });
     s.control.emit({ type: 'StasisEnd', channel: s.leg() });
     assert.equal(s.call.state, 'answered', 'leaving Stasis for AMD is not a hangup');
@@ -457,7 +467,7 @@ describe('Call: AMD, inbound, recording', () => {
     const [view] = (await ended) as [CallRecord];
     assert.equal(view.amd_result, 'MACHINE');
     assert.equal(view.end_reason, 'answering-machine');
-    assert.ok(!s.control.ops.some((o) => o.startsWith('createBridge')));
+    assert.equal(s.links.last?.startedWith, undefined, 'the agent never spoke to the machine');
   });
 
   it('inbound: connects the agent, answers, bridges; records who called which number', async () => {
@@ -469,7 +479,9 @@ describe('Call: AMD, inbound, recording', () => {
     await s.call.accept();
     assert.equal(s.links.last!.request.agentId, 'agent_sales');
     assert.ok(s.control.ops.includes('answer asterisk-123'));
-    assert.ok(s.control.ops.includes('addToBridge vg-br-c3 asterisk-123,vg-em-c3'));
+    assert.ok(s.control.ops.includes('addToBridge vg-br-c3 asterisk-123'));
+    assert.ok(s.control.ops.includes('addToBridge vg-br-c3 vg-em-c3'));
+    assert.ok(s.control.ops.indexOf('addToBridge vg-br-c3 vg-em-c3') < s.control.ops.indexOf('answer asterisk-123'), 'bridged before answering');
     assert.ok(s.links.last!.startedWith);
     const view = s.call.view();
     assert.deepEqual([view.direction, view.dialed_number, view.status], ['inbound', '74951234567', 'answered']);

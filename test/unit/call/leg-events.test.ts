@@ -17,11 +17,14 @@ describe('interpretLegEvent', () => {
     assert.deepEqual(interpretLegEvent(ctx({ state: 'ringing' }), event({ type: 'Dial', peer: channel, dialstatus: 'RINGING' })), []);
   });
 
-  it('an outbound StasisStart is the answer; an inbound one, or a second one, is not', () => {
-    const start = event({ type: 'StasisStart', args: ['outbound', 'c1'] });
-    assert.deepEqual(interpretLegEvent(ctx({ state: 'ringing' }), start), [{ kind: 'answered' }]);
-    assert.deepEqual(interpretLegEvent(ctx({ direction: 'inbound', state: 'ringing' }), start), []);
-    assert.deepEqual(interpretLegEvent(ctx({ state: 'answered', isAnswered: true }), start), []);
+  it('an outbound leg is answered when it goes Up (or Dial says ANSWER); its StasisStart at creation is not an answer', () => {
+    const up = event({ type: 'ChannelStateChange', channel: { ...channel, state: 'Up' } });
+    const dialAnswer = event({ type: 'Dial', peer: channel, dialstatus: 'ANSWER' });
+    assert.deepEqual(interpretLegEvent(ctx({ state: 'ringing' }), up), [{ kind: 'answered' }]);
+    assert.deepEqual(interpretLegEvent(ctx({ state: 'ringing' }), dialAnswer), [{ kind: 'answered' }]);
+    assert.deepEqual(interpretLegEvent(ctx({ state: 'answered', isAnswered: true }), up), [], 'once only');
+    assert.deepEqual(interpretLegEvent(ctx({ direction: 'inbound', state: 'ringing' }), up), [], 'we answer inbound calls ourselves');
+    assert.deepEqual(interpretLegEvent(ctx(), event({ type: 'StasisStart', args: ['outbound', 'c1'] })), []);
   });
 
   it('a StasisStart back from the AMD dialplan carries its verdict', () => {

@@ -10,6 +10,11 @@ import { MemoryCallStore, type CallStore } from '../../../src/store/call-store';
 import type { CallStatus, CallView } from '../../../src/model/call-view';
 import { CALL_DB_DIR_MODE, CALL_DB_FILE_MODE, CALL_DB_SCHEMA_VERSION, IN_MEMORY_DB_PATH, MIGRATIONS, SqliteCallStore } from '../../../src/store/sqlite-call-store';
 import { makeCallView } from '../../fakes/fake-call-api';
+import { PostgresCallStore } from '../../../src/store/postgres-call-store';
+import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION } from '../../../src/store/postgres-migrations';
+import { silentLogger } from '../../../src/logger';
+import { testPostgres } from '../../helpers/test-postgres';
+import { endedCallEvents, WebhookPublisher } from '../../../src/webhooks/webhook-events';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 const PHONE = '+14155550123';
@@ -49,9 +54,16 @@ async function save(store: CallStore, view: CallView, history?: StatusChange[]):
   await store.write({ summaries: [summary], lines: transcript.map((entry, seq) => ({ callId: view.id, seq, entry })) });
 }
 
-const stores: [string, (nowMs: () => number) => CallStore][] = [
-  ['MemoryCallStore', (nowMs) => new MemoryCallStore({ nowMs })],
-  ['SqliteCallStore (:memory:)', (nowMs) => SqliteCallStore.open({ path: IN_MEMORY_DB_PATH, nowMs })],
+/** The node the stores under test belong to (crash recovery is per node). */
+const NODE = 'node-a';
+
+/** PostgreSQL of this test file: its own server (test/helpers/test-postgres.ts), a fresh database per test. */
+const postgres = testPostgres();
+
+const stores: [string, (nowMs: () => number) => CallStore | Promise<CallStore>][] = [
+  ['MemoryCallStore', (nowMs) => new MemoryCallStore({ nowMs, nodeId: NODE })],
+  ['SqliteCallStore (:memory:)', (nowMs) => SqliteCallStore.open({ path: IN_MEMORY_DB_PATH, nowMs, nodeId: NODE })],
+  ['PostgresCallStore', async (nowMs) => PostgresCallStore.open({ url: await postgres.freshDatabase(), nowMs, nodeId: NODE, log: silentLogger() })],
 ];
 
 for (const [name, create] of stores) {
@@ -61,9 +73,9 @@ for (const [name, create] of stores) {
     const get = async (id: string): Promise<CallRecord | undefined> => store.get(id);
     const ids = async (q: CallListQuery): Promise<string[]> => (await store.list(q)).calls.map((c) => c.id);
 
-    beforeEach(() => {
+    beforeEach(async () => {
       nowMs = T0 + 3_600_000;
-      store = create(() => nowMs);
+      store = await create(() => nowMs);
     });
     afterEach(() => store.close());
 
@@ -179,6 +191,16 @@ for (const [name, create] of stores) {
       assert.equal((await get(viewAt(3).id))?.status, 'completed');
       assert.deepEqual(await store.markInFlightAsFailed('again'), []);
     });
+
+    it('markInFlightAsFailed leaves the calls of other nodes alone; node_id round-trips', async () => {
+      await save(store, { ...viewAt(0, 'answered'), node_id: NODE });
+      await save(store, { ...viewAt(1, 'answered'), node_id: 'node-b' });
+      await save(store, viewAt(2, 'ringing')); // a record from before calls named their node
+      assert.deepEqual([...(await store.markInFlightAsFailed('gateway restarted'))].sort(), [viewAt(0).id, viewAt(2).id]);
+      assert.equal((await get(viewAt(1).id))?.status, 'answered');
+      assert.equal((await get(viewAt(1).id))?.node_id, 'node-b');
+      assert.equal((await get(viewAt(0).id))?.node_id, NODE);
+    });
   });
 }
 
@@ -291,6 +313,25 @@ describe('SqliteCallStore on a file', () => {
     assert.deepEqual((await store.get(done.id))?.transcript, done.transcript);
   });
 
+  it('migration 5 names the opening node on the rows written before calls named their node', async () => {
+    mkdirSync(dirname(path), { recursive: true });
+    const old = new Database(path);
+    old.exec('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      old.exec(m.sql);
+      old.prepare('INSERT INTO schema_version VALUES (?, ?)').run(m.version, new Date(T0).toISOString());
+    }
+    old.prepare(
+      `INSERT INTO calls (id, direction, phone_number, status, created_ms, created_at, status_history, metrics, updated_ms)
+       VALUES (?, 'outbound', ?, 'answered', ?, ?, '[]', ?, ?)`,
+    ).run(viewAt(0).id, PHONE, T0, viewAt(0).created_at, JSON.stringify(viewAt(0).metrics), T0);
+    old.close();
+    const store = SqliteCallStore.open({ path, nodeId: 'gw-1' });
+    open.push(store);
+    assert.equal((await store.get(viewAt(0).id))?.node_id, 'gw-1');
+    assert.deepEqual(await store.markInFlightAsFailed('gateway restarted'), [viewAt(0).id]);
+  });
+
   it('crash recovery on reopen: in-flight calls left by the last process become failed', async () => {
     const crashed = openStore();
     await save(crashed, viewAt(0, 'answered'));
@@ -340,6 +381,75 @@ describe('SqliteCallStore on a file', () => {
       rows,
       Array.from({ length: CALL_DB_SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })),
     );
+  });
+});
+
+describe('PostgresCallStore on a shared database', () => {
+  const open: PostgresCallStore[] = [];
+  const openStore = (url: string, nodeId = NODE): PostgresCallStore => {
+    const store = PostgresCallStore.open({ url, nodeId, log: silentLogger() });
+    open.push(store);
+    return store;
+  };
+  afterEach(async () => {
+    for (const store of open.splice(0)) await store.close();
+  });
+
+  it('nodes starting together apply each migration once, and a second store sees the first one\'s records', async () => {
+    const url = await postgres.freshDatabase();
+    const [a, b] = [openStore(url, 'node-a'), openStore(url, 'node-b')];
+    assert.deepEqual(await Promise.all([a.ready(), b.ready()]), [POSTGRES_SCHEMA_VERSION, POSTGRES_SCHEMA_VERSION]);
+    const { rows } = await a.pool.query<{ version: number }>('SELECT version FROM schema_version ORDER BY version');
+    assert.deepEqual(rows.map((r) => r.version), POSTGRES_MIGRATIONS.map((m) => m.version));
+    const done = finished({ ...viewAt(0), node_id: 'node-a' });
+    await save(a, done);
+    assert.deepEqual((await b.get(done.id))?.transcript, done.transcript);
+    assert.deepEqual((await b.list({ limit: 10 })).calls.map((c) => c.node_id), ['node-a']);
+  });
+
+  it('a batch is all or nothing: a bad summary leaves the good ones and the lines unwritten', async () => {
+    const store = openStore(await postgres.freshDatabase());
+    const good = recordOf(finished(viewAt(0)));
+    const { transcript, ...summary } = good;
+    await assert.rejects(store.write({ summaries: [summary, { ...summary, id: 'bad', created_at: 'not a date' }], lines: transcript.map((entry, seq) => ({ callId: good.id, seq, entry })) }));
+    await store.write({ summaries: [], lines: [{ callId: good.id, seq: 0, entry: { role: 'user', text: 'x', at: good.created_at } }, { callId: good.id, seq: 0, entry: { role: 'user', text: 'dup', at: good.created_at } }] });
+    assert.equal(await store.get(good.id), undefined);
+  });
+
+  it('markNodeInFlightAsFailed ends the live calls of a node that is gone, and only those', async () => {
+    const url = await postgres.freshDatabase();
+    const store = openStore(url, 'node-a');
+    await save(store, { ...viewAt(0, 'answered'), node_id: 'node-b' });
+    await save(store, { ...viewAt(1, 'ringing'), node_id: 'node-a' });
+    await save(store, finished({ ...viewAt(2), node_id: 'node-b' }));
+    const webhooks = new WebhookPublisher({ destinations: ['https://crm.example/hook'] });
+    const ended = await store.markNodeInFlightAsFailed('node-b', 'node node-b stopped heartbeating', 'node-lost', endedCallEvents(webhooks));
+    assert.deepEqual(ended.map((r) => [r.id, r.status, r.end_reason, r.error]), [[viewAt(0).id, 'failed', 'node-lost', 'node node-b stopped heartbeating']]);
+    assert.equal(ended[0]?.status_history.at(-1)?.status, 'failed');
+    assert.equal((await store.get(viewAt(1).id))?.status, 'ringing');
+    // Its webhook consumers learn it too: the final call.status and call.ended, written with it.
+    const rows = await store.outbox.claimDue(Date.now(), 1000, 10);
+    assert.deepEqual(rows.map((r) => [r.type, r.orderKey]), [['call.status', `call:${viewAt(0).id}`]]);
+    assert.equal((await store.outbox.stats()).pending, 2);
+  });
+
+  it('refuses a database whose schema is newer than this build', async () => {
+    const url = await postgres.freshDatabase();
+    const first = openStore(url);
+    await first.ready();
+    await first.pool.query('INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)', [POSTGRES_SCHEMA_VERSION + 1, new Date().toISOString()]);
+    await assert.rejects(openStore(url).ready(), /schema version \d+ is newer than this build supports/);
+  });
+
+  it('a database that is not there yet: writes reject (the writer retries), then succeed once it exists', async () => {
+    const server = postgres.instance;
+    assert.ok(server, 'the server was started by the tests above');
+    const name = `late_${process.pid}`;
+    const store = openStore(server.url(name));
+    await assert.rejects(save(store, viewAt(0)), /does not exist/);
+    await server.createDatabase(name);
+    await save(store, viewAt(0));
+    assert.equal((await store.get(viewAt(0).id))?.id, viewAt(0).id);
   });
 });
 
