@@ -72,7 +72,7 @@ export interface ClientToolResultMessage {
   is_error: boolean;
 }
 
-/** Answer to an `mcp_tool_call` in state `awaiting_approval`: the agent waits for it (§3.8). */
+/** Answer to an `mcp_tool_call` in state `awaiting_approval`: the agent waits for it (docs/agent-protocol.md#mcp-tools-context-use-and-guardrails). */
 export interface McpToolApprovalResultMessage {
   type: 'mcp_tool_approval_result';
   tool_call_id: string;
