@@ -45,8 +45,9 @@ export interface AgentConnectHost {
   /**
    * Opens a conversation and joins its ExternalMedia channel (named for `generation`) to the
    * call's bridge, registering every release on `disposers`; `signal` aborts this attempt only.
+   * `onConnected` is called once the conversation is open (its channel joins a few ms later).
    */
-  open(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg>;
+  open(generation: number, signal: AbortSignal, disposers: DisposerStack, onConnected: () => void): Promise<AgentLeg>;
   /** The conversation's disposer stack: each attempt gets a child of it. */
   readonly disposers: DisposerStack;
   isUnanswered(): boolean;
@@ -64,7 +65,8 @@ interface ConnectAttempt {
   readonly leg: Promise<AgentLeg>;
   readonly abort: AbortController;
   readonly disposers: DisposerStack;
-  isReady: boolean;
+  /** The conversation is open: the slow part (signed URL, socket, metadata) is done. */
+  isConnected: boolean;
   isParked: boolean;
 }
 
@@ -103,22 +105,24 @@ export class AgentConnect {
     return (this.#attempt ?? this.#open()).leg;
   }
 
-  /** The call was answered: the agent leg to start (opened now if there is none), and whether it is connected already. */
-  atAnswer(): { leg: Promise<AgentLeg>; isReady: boolean } {
+  /**
+   * The call was answered: the agent leg to start (opened now if there is none), and whether its
+   * conversation is connected already (then only its ExternalMedia channel may still be joining,
+   * a matter of milliseconds, not worth ringback).
+   */
+  atAnswer(): { leg: Promise<AgentLeg>; isConnected: boolean } {
     const attempt = this.#attempt ?? this.#open();
-    return { leg: attempt.leg, isReady: attempt.isReady };
+    return { leg: attempt.leg, isConnected: attempt.isConnected };
   }
 
   #open(): ConnectAttempt {
     const generation = ++this.#generations;
     const abort = new AbortController();
     const disposers = this.#host.disposers.child(`agent-${generation}`);
-    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers);
-    const attempt: ConnectAttempt = { generation, leg, abort, disposers, isReady: false, isParked: false };
-    leg.then(
-      () => void (attempt.isReady = true),
-      () => undefined, // reported by whoever waits for it
-    );
+    const state = { generation, abort, disposers, isConnected: false, isParked: false };
+    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers, () => void (state.isConnected = true));
+    const attempt: ConnectAttempt = Object.assign(state, { leg });
+    leg.catch(() => undefined); // reported by whoever waits for it
     this.#attempt = attempt;
     return attempt;
   }
@@ -149,22 +153,41 @@ export function whileCurrent(isCurrent: () => boolean, handlers: ConversationLin
   return guarded as unknown as ConversationLinkHandlers;
 }
 
+/** Where ringback plays: the answered leg, the call's bridge it is in, the playback's id. */
+export interface RingbackTarget {
+  channelId: string;
+  bridgeId: string;
+  playbackId: string;
+}
+
 /**
  * Plays ringback (the tone zone's `ring`, asterisk-conf/indications.conf) to the answered leg until
- * the returned stop is called. The leg is already in the call's bridge: a channel playback there
- * plays to that channel only (docs/asterisk.md#early-bridge). A failure to play is logged, never
- * fatal: the callee then hears silence for the same short while.
+ * the returned stop is called. The leg leaves the call's bridge meanwhile and rejoins it on stop:
+ * played to a bridged leg, the tone and then the bridge's audio went out as one RTP stream whose
+ * timestamps jump where the one source gives way to the other, and the far end then heard nothing
+ * of the agent; a leg joining a bridge starts a new stream (docs/asterisk.md#early-bridge). A
+ * failure to play is logged, never fatal: the callee then hears silence for the same short while.
+ * The stop rejects only when the leg cannot rejoin the bridge (the call has no audio then).
  */
-export async function startRingback(control: CallControl, channelId: string, playbackId: string, log: Logger): Promise<() => Promise<void>> {
+export async function startRingback(control: CallControl, target: RingbackTarget, log: Logger): Promise<() => Promise<void>> {
+  const { channelId, bridgeId, playbackId } = target;
   if (control.playMedia === undefined || control.stopPlayback === undefined) return async () => undefined;
-  const stop = control.stopPlayback.bind(control);
+  const stopPlayback = control.stopPlayback.bind(control);
+  try {
+    await control.removeFromBridge(bridgeId, [channelId]);
+  } catch (err) {
+    log.debug({ err }, 'could not take the leg out of the bridge for ringback; no ringback');
+    return async () => undefined;
+  }
+  const rejoin = (): Promise<void> => control.addToBridge(bridgeId, [channelId]);
   try {
     await control.playMedia(channelId, playbackId, 'tone:ring');
   } catch (err) {
     log.debug({ err }, 'could not play ringback while the agent connects');
-    return async () => undefined;
+    return rejoin;
   }
   return async () => {
-    await stop(playbackId).catch((err: unknown) => log.debug({ err }, 'could not stop ringback'));
+    await stopPlayback(playbackId).catch((err: unknown) => log.debug({ err }, 'could not stop ringback'));
+    await rejoin();
   };
 }

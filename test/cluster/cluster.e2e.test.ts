@@ -1,7 +1,8 @@
 /**
  * `npm run test:cluster`: two nodes behind Kamailio with PostgreSQL and the carrier stand-in
  * registered through Kamailio (fixtures/cluster-bed.ts; docs/cluster.md, "How it is proven").
- * The tests run in order on one bed: each leaves every call ended.
+ * The tests run in order on one bed: each leaves every call ended. Both nodes post webhooks to one
+ * receiver from the outbox in PostgreSQL (docs/cluster.md#webhooks).
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import type { SequencedCallEvent } from '../../src/events/call-events';
 import type { CallListPage, CallRecord } from '../../src/model/call-record';
 import type { CallView } from '../../src/model/call-view';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
+import { WebhookReceiver, type ReceivedDelivery } from '../fakes/webhook-receiver';
 import { assertGapFreeTone, assertToneHeard } from '../helpers/tone-checks';
 import { readWavFile } from '../helpers/wav';
 import { QUIET_VAD } from '../integration/fixtures/gateway-harness';
@@ -20,6 +22,7 @@ import { CLUSTER_TEST_PORT_BASE, ClusterBed, type BedNode } from './fixtures/clu
 const AGENT_ID = 'agent_cluster';
 const GREETING = { freqHz: 440, durationMs: 2000 } as const;
 const LOG_DIR = path.resolve(__dirname, '../../.tmp/cluster-test');
+const WEBHOOK_SECRET = 'cluster-webhook-secret-0123456789';
 
 describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function () {
   this.timeout(120_000);
@@ -28,6 +31,7 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
   let n1: BedNode;
   let n2: BedNode;
   let stream: EventStream | undefined;
+  let receiver: WebhookReceiver | undefined;
   const seenOnNode1: SequencedCallEvent[] = [];
   /** Every call of the run, for the record checks. */
   const calls = new Map<string, { number: string; direction: 'outbound' | 'inbound' }>();
@@ -37,7 +41,9 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
     this.timeout(240_000); // a first run ever provisions Asterisk
     sim = await ElevenLabsSimulator.start({});
     sim.agent(AGENT_ID, { inputFormat: 'pcm_16000', outputFormat: 'pcm_16000', greeting: GREETING, turnTimeoutMs: -1, vad: QUIET_VAD, requiresAuth: true });
-    bed = new ClusterBed({ base: Number(process.env['CLUSTER_TEST_PORT_BASE'] || CLUSTER_TEST_PORT_BASE), nodes: 2, sim, agentId: AGENT_ID, logDir: LOG_DIR, log });
+    receiver = await WebhookReceiver.start();
+    const gatewayEnv = { WEBHOOK_URLS: receiver.url, WEBHOOK_SECRET, WEBHOOK_RETRY_MIN_MS: '100', WEBHOOK_RETRY_MAX_MS: '1000' };
+    bed = new ClusterBed({ base: Number(process.env['CLUSTER_TEST_PORT_BASE'] || CLUSTER_TEST_PORT_BASE), nodes: 2, sim, agentId: AGENT_ID, logDir: LOG_DIR, log, gatewayEnv });
     const startedAt = Date.now();
     await bed.start();
     log(`PostgreSQL, carrier, Kamailio (registered) and 2 nodes (in rotation) up in ${Date.now() - startedAt} ms; logs in ${path.relative(process.cwd(), LOG_DIR)}`);
@@ -53,8 +59,20 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
       await bed?.stop();
     } finally {
       await sim?.close();
+      await receiver?.close();
     }
   });
+
+  /** The webhook events of call `id` the receiver took (each event id once), once its call.ended came. */
+  const webhooksOf = (id: string): Promise<ReceivedDelivery[]> =>
+    pollUntil(
+      async () => {
+        const events = receiver!.deliveredEvents().filter((d) => (d.event.data as { id?: string }).id === id);
+        return events.some((d) => d.type === 'call.ended') ? { done: true, value: events } : { done: false, seen: events.map((d) => d.type).join(',') };
+      },
+      // A node killed mid-delivery holds its lease (WEBHOOK_TIMEOUT_MS + 1 s) before another node sends again.
+      { timeoutMs: 30_000, intervalMs: 100, what: `the webhooks of call ${id} up to call.ended` },
+    );
 
   const conversationOf = (callId: string, node: BedNode): Promise<SimConversation> =>
     pollUntil(
@@ -201,8 +219,34 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
       assert.equal(a.direction, expected.direction);
       assert.ok(a.answered_at !== null && a.ended_at !== null && a.conversation_id !== null, JSON.stringify({ ...a, transcript: undefined }));
       assert.equal(a.transcript[0]?.role, 'agent');
+      // What the caller heard of the greeting: a line update, written to PostgreSQL after the line.
+      assert.equal(a.transcript[0]?.heard?.complete, true, JSON.stringify(a.transcript[0]));
       assert.deepEqual(a.status_history.map((s) => s.status).at(-1), 'completed');
     }
+  });
+
+  it('webhooks from both nodes through the PostgreSQL outbox: every call\'s status changes in order, then its call.ended, signed', async function () {
+    for (const [id] of calls) {
+      const record = (await bed.api<CallRecord>(n1, 'GET', `/api/calls/${id}`)).body;
+      const events = await webhooksOf(id);
+      const types = events.map((d) => d.type);
+      assert.equal(types.at(-1), 'call.ended', `call ${id}: ${types.join(',')}`);
+      assert.equal(types.filter((t) => t === 'call.ended').length, 1);
+      const statuses = events.filter((d) => d.type === 'call.status').map((d) => (d.event.data as { status: string }).status);
+      assert.deepEqual(statuses.filter((st, i) => st !== statuses[i - 1]), record.status_history.map((h) => h.status), `call ${id}: ${statuses.join(',')}`);
+      const ended = events.at(-1)!.event.data as unknown as CallRecord;
+      assert.deepEqual([ended.status, ended.end_reason, ended.node_id], [record.status, record.end_reason, record.node_id]);
+      assert.equal(ended.transcript[0]?.heard?.complete, true, 'call.ended carries what the caller heard');
+    }
+    assert.deepEqual(receiver!.badSignatures(WEBHOOK_SECRET).map((d) => d.eventId), []);
+    const senders = new Set(receiver!.deliveredEvents().map((d) => (d.event.data as { node_id?: string }).node_id));
+    assert.ok(senders.has('node-1') && senders.has('node-2'), 'calls of both nodes reported');
+  });
+
+  it('a node of the cluster runs no campaigns: /api/campaigns answers 501 CAMPAIGNS_NOT_IN_CLUSTER', async function () {
+    const created = await bed.api<{ code: string }>(n1, 'POST', '/api/campaigns', { name: 'x', leads: [{ phone_number: `+${bed.numbers.answer()}` }] });
+    assert.deepEqual([created.status, created.body.code], [501, 'CAMPAIGNS_NOT_IN_CLUSTER']);
+    assert.equal((await bed.api(n2, 'GET', '/api/campaigns')).status, 501);
   });
 
   it('node 2 killed (gateway, then Asterisk): its calls end and are recorded as such, new calls go to node 1, nothing is left once it returns', async function () {
@@ -219,6 +263,12 @@ describe('cluster: two nodes behind Kamailio, records in PostgreSQL', function (
     const lost = await bed.waitStatus(n1, onNode2.id, ['failed'], 15_000);
     log(`kill -9 → node 2's call recorded node-lost by node 1 in ${Date.now() - killedAt} ms (CLUSTER_NODE_TIMEOUT_MS 3000)`);
     assert.equal(lost.end_reason, 'node-lost', JSON.stringify({ ...lost, transcript: undefined }));
+    // Its webhook consumers learn it from node 1: the final call.status, then call.ended.
+    const lostEvents = await webhooksOf(onNode2.id);
+    assert.deepEqual(lostEvents.slice(-2).map((d) => [d.type, (d.event.data as { status: string; end_reason: string }).status, (d.event.data as { end_reason: string }).end_reason]), [
+      ['call.status', 'failed', 'node-lost'],
+      ['call.ended', 'failed', 'node-lost'],
+    ]);
     await pollUntil(
       async () => (seenOnNode1.some((e) => e.call_id === onNode2.id && e.type === 'ended') ? { done: true, value: undefined } : { done: false }),
       { timeoutMs: 5000, intervalMs: 100, what: "the lost call's ended event on node 1's stream" },

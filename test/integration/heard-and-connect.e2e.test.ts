@@ -76,9 +76,10 @@ describe('heard transcript and agent connect (real Asterisk pair + simulator)', 
       assert.ok(heard.ms >= 1000 && heard.ms < heard.total_ms, JSON.stringify(heard));
       // The carrier's recording of what the phone got: 440 Hz for as long as the line says.
       const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
-      const runs = audibleRuns(wav.samples);
-      const tone = runs[0];
-      assert.ok(tone !== undefined, 'the carrier heard nothing');
+      // The greeting by its frequency: a phone answered before the agent connected hears ringback
+      // (425 Hz) first, right before it.
+      const tone = toneSpan(wav.samples, 440);
+      assert.ok(tone !== undefined, `no 440 Hz greeting at the carrier: ${JSON.stringify(audibleRuns(wav.samples))}`);
       assert.ok(Math.abs(dominantFrequencyHz(segment(wav.samples, tone), 8000) - 440) < 3);
       const toneMs = tone.endMs - tone.startMs;
       assert.ok(Math.abs(toneMs - heard.ms) <= 40, `the carrier heard ${toneMs} ms of the greeting; the line says ${heard.ms} ms`);
@@ -111,8 +112,13 @@ describe('heard transcript and agent connect (real Asterisk pair + simulator)', 
     try {
       const number = pair.numbers.answerAfterRinging(3);
       const call = await gw.placeCall(number);
+      const channels = async (): Promise<string[]> => (await pair.ariGet<{ id: string }[]>('/channels')).map((c) => c.id);
+      // Released while the phone rings: the conversation and its ExternalMedia channel (vg-em-…).
+      await waitFor(async () => closedAtMs.length > 0 && !(await channels()).includes(`vg-em-${call.id}`), { what: 'the first conversation and its ExternalMedia released' });
+      assert.equal((await gw.call(call.id)).status, 'ringing', 'released while the phone still rang');
       const answered = await gw.waitStatus(call.id, ['answered'], 15_000);
       await gw.waitPlayout(call.id, 100); // the whole greeting (2 s)
+      assert.ok((await channels()).includes(`vg-em2-${call.id}`), 'the second conversation has an ExternalMedia channel of its own');
       const ended = await gw.endAndCheckClean(call.id);
 
       const convs = sim.conversations.slice(before);

@@ -91,6 +91,10 @@ describe('Call: AGENT_CONNECT on the early bridge', () => {
     const atStart = s.opsAtStart[0]!;
     assert.ok(atStart.includes('addToBridge vg-br-c1 vg-em2-c1'), `a new ExternalMedia channel for the new link: ${atStart.join(' | ')}`);
     assert.ok(atStart.includes('stopPlayback vg-rb-c1'), `ringback stopped before the agent's audio starts: ${atStart.join(' | ')}`);
+    // The leg hears ringback out of the bridge, and rejoins it after the ringback, before the start.
+    const left = atStart.lastIndexOf('removeFromBridge vg-br-c1 vg-c1');
+    assert.ok(left >= 0 && left < atStart.indexOf('play vg-c1 tone:ring vg-rb-c1'), atStart.join(' | '));
+    assert.ok(atStart.lastIndexOf('addToBridge vg-br-c1 vg-c1') > atStart.indexOf('stopPlayback vg-rb-c1'), atStart.join(' | '));
     assert.equal(s.opsAtStart.length, 1, 'the parked link was never started');
     // The parked conversation says nothing more to the call: its close does not fail it.
     first.remoteClose(1011, 'late');
@@ -116,6 +120,24 @@ describe('Call: AGENT_CONNECT on the early bridge', () => {
     const play = atStart.indexOf('play vg-c1 tone:ring vg-rb-c1');
     assert.ok(play >= 0 && play < atStart.indexOf('addToBridge vg-br-c1 vg-em-c1'), `ringback from the answer on: ${atStart.join(' | ')}`);
     assert.ok(atStart.indexOf('stopPlayback vg-rb-c1') > atStart.indexOf('addToBridge vg-br-c1 vg-em-c1'), 'stopped once connected, before the start');
+    assert.ok(atStart.indexOf('removeFromBridge vg-br-c1 vg-c1') < play, 'out of the bridge while it hears ringback');
+    assert.ok(atStart.lastIndexOf('addToBridge vg-br-c1 vg-c1') > atStart.indexOf('stopPlayback vg-rb-c1'), 'back in the bridge after it');
+    await s.call.end('api');
+  });
+
+  it('ringing: a phone answered before the agent connected hears ringback until it is', async () => {
+    const s = setup({ mode: 'ringing', preconnectMaxMs: 10_000 });
+    let letConnect!: () => void;
+    s.links.gate = new Promise<void>((resolve) => (letConnect = resolve));
+    await s.call.start();
+    s.ring();
+    s.answer();
+    await waitFor(() => s.control.ops.includes('play vg-c1 tone:ring vg-rb-c1'), { what: 'ringback while the agent connects' });
+    letConnect();
+    const link = await waitFor(() => s.links.last, { what: 'the conversation opened while ringing' });
+    await waitFor(() => link.startedWith, { what: 'started' });
+    assert.equal(s.links.links.length, 1, 'the same conversation: nothing parked');
+    assert.ok(s.opsAtStart[0]!.includes('stopPlayback vg-rb-c1'));
     await s.call.end('api');
   });
 
