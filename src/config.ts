@@ -204,7 +204,7 @@ const schema = Joi.object({
   ALLOWED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"ALLOWED_PREFIXES" must be a comma list like +7,+49').optional(),
   DENIED_PREFIXES: Joi.string().pattern(PREFIX_LIST).message('"DENIED_PREFIXES" must be a comma list like +7809,+449').optional(),
   DENY_PREMIUM_PREFIXES: Joi.boolean().default(true),
-  // 30: npm run bench found one process on 2 cores skipping playout slots from ~50 slin calls.
+  // 30: a 2-core box carries ~50 resampling calls before playout jitters (docs/performance.md#media-workers-against-one-thread).
   MAX_CONCURRENT_CALLS: Joi.number().integer().min(1).max(10_000).default(30),
   RATE_LIMIT_BURST: Joi.number().integer().min(1).default(10),
   RATE_LIMIT_PER_MINUTE: Joi.number().min(1).default(60),

@@ -62,7 +62,6 @@ export class CallConversation {
   #isReleased = false;
   #isAgentEnding = false;
   #dtmfDigitsSent = 0;
-  #lastMetrics: BridgeMetrics | undefined;
 
   constructor(host: ConversationHost, disposers: DisposerStack) {
     this.#host = host;
@@ -79,11 +78,9 @@ export class CallConversation {
     return this.#isAgentEnding;
   }
 
-  /** The latest media counters (frozen when the link goes). */
+  /** The latest media counters; a closed link keeps its final ones (the worker sends them with the close). */
   metrics(): BridgeMetrics | undefined {
-    const link = this.link;
-    if (link !== undefined) this.#lastMetrics = link.metrics();
-    return this.#lastMetrics;
+    return this.#link?.metrics();
   }
 
   /**
@@ -162,7 +159,6 @@ export class CallConversation {
 
   /** The agent leaves the call now (after a transfer): the link and the ExternalMedia channel go. */
   async release(): Promise<void> {
-    this.metrics();
     this.#isReleased = true;
     await this.#disposers.disposeAll();
   }

@@ -467,6 +467,8 @@ export class Call extends SafeEmitter<CallEvents> {
     this.#abort.abort();
     this.#refreshMetrics();
     await this.#disposers.disposeAll();
+    // The link's final counters (a media worker sends them with its close answer).
+    this.#refreshMetrics();
     const now = new Date();
     f.endedAt = now;
     f.setStatus(finalStatus(reason, wasAnswered, f.error !== null), now);

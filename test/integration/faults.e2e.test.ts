@@ -104,13 +104,24 @@ async function waitBridged(pair: AsteriskPair, callId: string): Promise<void> {
 /** UDP sockets this process holds (the in-process gateway's RTP endpoints among them). */
 const run = promisify(execFile);
 
-/** Mounts a tmpfs of `sizeKb` at `dir` (a file system the test can fill); returns its unmount. */
+/** File systems mounted by this suite and not yet unmounted. */
+const mounted = new Set<string>();
+
+/**
+ * Mounts a tmpfs of `sizeKb` at `dir` (a file system the test can fill); returns its unmount. A
+ * mount still busy when its test failed (a gateway child holds the database) is unmounted by
+ * afterEach once the children are stopped.
+ */
 async function mountSmallFs(dir: string, sizeKb: number): Promise<() => Promise<void>> {
   await mkdir(dir, { recursive: true });
   await run('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k,mode=0700`, 'tmpfs', dir]);
-  return async () => {
-    await run('umount', [dir]);
-  };
+  mounted.add(dir);
+  return () => unmountSmallFs(dir);
+}
+
+async function unmountSmallFs(dir: string): Promise<void> {
+  await run('umount', [dir]);
+  mounted.delete(dir);
 }
 
 /** Writes zeros into `file` until the file system is full (ENOSPC). */
@@ -221,6 +232,7 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
     await Promise.allSettled(apps.splice(0).map((app) => app.stop(0)));
     await Promise.allSettled(proxies.splice(0).map((p) => p.close()));
     await Promise.allSettled(variants.splice(0).map((v) => v.stop()));
+    for (const dir of [...mounted]) await unmountSmallFs(dir);
     // A test that stopped the PBX and failed before starting it again must not break later tests.
     await ensurePbxRunning(pair);
     if (failed) await pair.cleanUpAri();
@@ -604,7 +616,8 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
         return async () => rm(filler);
       });
     } finally {
-      await unmount();
+      // Busy when the test failed with its gateway still up: afterEach unmounts it after the children.
+      await unmount().catch(() => undefined);
     }
   });
 

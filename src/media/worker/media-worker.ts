@@ -63,7 +63,11 @@ function command(m: Extract<MainToWorker, { t: 'cmd' }>): void {
 async function close(m: Extract<MainToWorker, { t: 'close' }>): Promise<void> {
   const link = links.get(m.linkId);
   links.delete(m.linkId);
-  await link?.close(m.code, m.reason);
+  if (link !== undefined) {
+    await link.close(m.code, m.reason);
+    // The final counters, before the answer: the call's record keeps them (the timer below may not run again for it).
+    send({ t: 'stats', links: [{ linkId: m.linkId, metrics: link.metrics(), issues: link.playoutIssues() }] });
+  }
   send({ t: 'done', reqId: m.reqId });
 }
 

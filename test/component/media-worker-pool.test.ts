@@ -1,0 +1,77 @@
+/**
+ * MediaWorkerPool with a real worker thread, the ElevenLabs simulator and a UDP socket playing
+ * Asterisk's side of the ExternalMedia channel (docs/architecture.md#media-workers).
+ */
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { MediaWorkerPool } from '../../src/media/worker/worker-pool';
+import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
+import { waitFor } from '../helpers/wait-for';
+
+const AGENT_ID = 'worker-pool-agent';
+
+describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', function () {
+  let sim: ElevenLabsSimulator;
+  let peer: dgram.Socket;
+  let received = 0;
+
+  before(async function () {
+    sim = await ElevenLabsSimulator.start({ host: '127.0.0.1', port: 0 });
+    sim.agent(AGENT_ID, {
+      requiresAuth: false,
+      inputFormat: 'pcm_16000',
+      outputFormat: 'pcm_16000',
+      greeting: { freqHz: 440, durationMs: 400 },
+      turnTimeoutMs: -1,
+      vad: { speechThreshold: 1_000_000_000 },
+    });
+    peer = dgram.createSocket('udp4');
+    peer.on('message', () => void received++);
+    await new Promise<void>((resolve) => peer.bind(0, '127.0.0.1', resolve));
+  });
+
+  after(async function () {
+    await new Promise<void>((resolve) => peer.close(() => resolve()));
+    await sim.close();
+  });
+
+  it("a closed link's record keeps its final counters, even when the periodic report never ran", async function () {
+    const pool = new MediaWorkerPool({
+      workers: 1,
+      setup: {
+        agent: { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT_ID, connectTimeoutMs: 10_000 },
+        media: {
+          externalMediaHost: '127.0.0.1',
+          externalMediaAdvertiseHost: '127.0.0.1',
+          externalMediaFormat: 'slin',
+          rtpPortMin: 47100,
+          rtpPortMax: 47199,
+          audioChunkSizeMs: 20,
+          resamplerConverter: 'sinc_fastest',
+        },
+        logLevel: 'silent',
+        resamplerMaxIdle: 2,
+        // Longer than the test: only the close itself can bring the counters over.
+        statsIntervalMs: 3_600_000,
+      },
+      log: pino({ level: 'silent' }),
+    });
+    try {
+      const link = await pool.open('call-1', {}, new AbortController().signal);
+      const ignore = (): void => undefined;
+      link.setHandlers({ onTranscript: ignore, onInterruption: ignore, onEndCallRequested: ignore, onToolCall: ignore, onAgentClosed: ignore, onFirstPlayout: ignore, onFrameRefused: ignore, onFailed: ignore });
+      link.start({ address: '127.0.0.1', port: (peer.address() as AddressInfo).port });
+      // The 400 ms greeting is 20 packets of 20 ms.
+      await waitFor(() => received >= 20, { timeoutMs: 10_000, what: 'the greeting at the peer' });
+      assert.equal(link.metrics().ai_to_caller.packets, 0, 'no periodic report arrived yet');
+      await link.close();
+      // Every packet the worker counted is one the peer gets (loopback UDP); wait for the last in flight.
+      await waitFor(() => received === link.metrics().ai_to_caller.packets, { timeoutMs: 5_000, what: `${link.metrics().ai_to_caller.packets} packets at the peer, have ${received}` });
+      assert.ok(link.metrics().ai_to_caller.packets >= 20);
+    } finally {
+      await pool.stop();
+    }
+  });
+});
