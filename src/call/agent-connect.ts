@@ -9,6 +9,12 @@
  *            unanswered calls release it at once (teardown).
  *   answer:  open on answer; the callee hears ringback until the agent is connected.
  *
+ * Ringback plays only while a conversation opened at the answer connects (answer mode, or after a
+ * park): a whole connect. A phone answered while the conversation opened at dialling is still
+ * connecting waits the rest of that connect in silence, as it would for a person saying hello: a
+ * ring burst after the pickup sounds like a fault, and stopping it (and rejoining the bridge) would
+ * sit between the agent being ready and its greeting (docs/asterisk.md#early-bridge).
+ *
  * Inbound calls connect before they are answered (the caller hears ringing meanwhile) in both modes.
  *
  * What one attempt opens is the agent's side of the early bridge (docs/asterisk.md#early-bridge):
@@ -45,9 +51,8 @@ export interface AgentConnectHost {
   /**
    * Opens a conversation and joins its ExternalMedia channel (named for `generation`) to the
    * call's bridge, registering every release on `disposers`; `signal` aborts this attempt only.
-   * `onConnected` is called once the conversation is open (its channel joins a few ms later).
    */
-  open(generation: number, signal: AbortSignal, disposers: DisposerStack, onConnected: () => void): Promise<AgentLeg>;
+  open(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg>;
   /** The conversation's disposer stack: each attempt gets a child of it. */
   readonly disposers: DisposerStack;
   isUnanswered(): boolean;
@@ -65,8 +70,6 @@ interface ConnectAttempt {
   readonly leg: Promise<AgentLeg>;
   readonly abort: AbortController;
   readonly disposers: DisposerStack;
-  /** The conversation is open: the slow part (signed URL, socket, metadata) is done. */
-  isConnected: boolean;
   isParked: boolean;
 }
 
@@ -106,21 +109,20 @@ export class AgentConnect {
   }
 
   /**
-   * The call was answered: the agent leg to start (opened now if there is none), and whether its
-   * conversation is connected already (then only its ExternalMedia channel may still be joining,
-   * a matter of milliseconds, not worth ringback).
+   * The call was answered: the agent leg to start, and whether the callee hears ringback until it
+   * is there (only when it opens now: see the top of this file).
    */
-  atAnswer(): { leg: Promise<AgentLeg>; isConnected: boolean } {
-    const attempt = this.#attempt ?? this.#open();
-    return { leg: attempt.leg, isConnected: attempt.isConnected };
+  atAnswer(): { leg: Promise<AgentLeg>; hasRingback: boolean } {
+    if (this.#attempt !== undefined) return { leg: this.#attempt.leg, hasRingback: false };
+    return { leg: this.#open().leg, hasRingback: true };
   }
 
   #open(): ConnectAttempt {
     const generation = ++this.#generations;
     const abort = new AbortController();
     const disposers = this.#host.disposers.child(`agent-${generation}`);
-    const state = { generation, abort, disposers, isConnected: false, isParked: false };
-    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers, () => void (state.isConnected = true));
+    const state = { generation, abort, disposers, isParked: false };
+    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers);
     const attempt: ConnectAttempt = Object.assign(state, { leg });
     leg.catch(() => undefined); // reported by whoever waits for it
     this.#attempt = attempt;

@@ -210,12 +210,11 @@ export class Call extends SafeEmitter<CallEvents> {
   // ---- parts -------------------------------------------------------------------------------
 
   /** One AGENT_CONNECT attempt: the link, then its ExternalMedia channel in the call's bridge. */
-  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack, onConnected: () => void): Promise<AgentLeg> {
+  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg> {
     const { control, router, settings } = this.#deps;
     const request = agentRequestOf(this.#facts.request, settings.agentUserId);
     const link = await this.#conversation.open(request, signal, disposers);
     this.#facts.conversationId = link.conversationId;
-    onConnected();
     await this.#placed;
     const remote = await joinAgentMedia({
       control,
@@ -233,7 +232,7 @@ export class Call extends SafeEmitter<CallEvents> {
 
   #createConnect(): AgentConnect {
     return new AgentConnect(this.#deps.settings.agentConnect ?? { mode: 'ringing' }, {
-      open: (generation, signal, disposers, onConnected) => this.#openAgentLeg(generation, signal, disposers, onConnected),
+      open: (generation, signal, disposers) => this.#openAgentLeg(generation, signal, disposers),
       disposers: this.#conversationDisposers,
       isUnanswered: () => isUnansweredState(this.#state),
       timer: (label, ms, fn) => this.#timer(label, ms, fn),
@@ -408,10 +407,10 @@ export class Call extends SafeEmitter<CallEvents> {
     this.#markAnswered();
     const { control, settings } = this.#deps;
     const connecting = this.#connect.atAnswer();
-    // Not connected yet (AGENT_CONNECT=answer, parked while ringing, or a phone answered before the
-    // agent was there): the callee hears ringback, stopped before the agent's audio starts.
+    // A conversation opened only now (AGENT_CONNECT=answer, or parked while ringing): the callee
+    // hears ringback, stopped before the agent's audio starts (src/call/agent-connect.ts).
     const ringback = { channelId: this.#channelId, bridgeId: bridgeId(this.id), playbackId: ringbackId(this.id) };
-    const stopRingback = connecting.isConnected ? undefined : await startRingback(control, ringback, this.log);
+    const stopRingback = connecting.hasRingback ? await startRingback(control, ringback, this.log) : undefined;
     let leg: AgentLeg;
     try {
       leg = await withTimeout(connecting.leg, settings.agentReadyTimeoutMs, () =>

@@ -76,8 +76,7 @@ describe('heard transcript and agent connect (real Asterisk pair + simulator)', 
       assert.ok(heard.ms >= 1000 && heard.ms < heard.total_ms, JSON.stringify(heard));
       // The carrier's recording of what the phone got: 440 Hz for as long as the line says.
       const wav = await readWavFile((await waitForRecording(pair.carrier.recordingsDir, number)).rxWavPath);
-      // The greeting by its frequency: a phone answered before the agent connected hears ringback
-      // (425 Hz) first, right before it.
+      // The greeting by its frequency: what the carrier heard of it alone.
       const tone = toneSpan(wav.samples, 440);
       assert.ok(tone !== undefined, `no 440 Hz greeting at the carrier: ${JSON.stringify(audibleRuns(wav.samples))}`);
       assert.ok(Math.abs(dominantFrequencyHz(segment(wav.samples, tone), 8000) - 440) < 3);
