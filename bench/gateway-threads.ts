@@ -88,6 +88,7 @@ export async function openWorkerLinks(spec: GatewaySpec & { mediaWorkers: number
         outboundAgentMsgUs: EMPTY_SUMMARY,
         timerLateMs: EMPTY_SUMMARY,
         gc: { count: 0, totalMs: 0, maxMs: 0, majorCount: 0 },
+        heapAllocatedMb: undefined,
         pacer: {
           ticks,
           framesSent,

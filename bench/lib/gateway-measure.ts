@@ -4,6 +4,7 @@
  * pause does not land inside what the RTP peer measures).
  */
 import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import type { RtpMediaSession } from '../../src/media/media-session';
 import type { ResamplerPool } from '../../src/audio/resampler';
 import { fullGc, LoadMeter } from './child';
@@ -67,6 +68,8 @@ export class GatewayMeasure {
   #marks = new Map<RtpMediaSession, SessionMark>();
   #gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0 };
   #gcObserver: PerformanceObserver | undefined;
+  #gcProfiler: v8.GCProfiler | undefined;
+  #heapUsedAtStart = 0;
 
   start(sessions: readonly RtpMediaSession[]): void {
     this.#marks = new Map(sessions.map((s) => [s, mark(s)]));
@@ -82,6 +85,9 @@ export class GatewayMeasure {
       }
     });
     this.#gcObserver.observe({ entryTypes: ['gc'] });
+    this.#heapUsedAtStart = v8.getHeapStatistics().used_heap_size;
+    this.#gcProfiler = new v8.GCProfiler();
+    this.#gcProfiler.start();
     this.#meter.start();
   }
 
@@ -100,6 +106,7 @@ export class GatewayMeasure {
     this.probe.stop();
     this.#gcObserver?.disconnect();
     const gc = { ...this.#gc };
+    const heapAllocatedMb = heapAllocatedSince(this.#heapUsedAtStart, this.#gcProfiler?.stop()) / MB;
     let pacer = ZERO;
     let received = 0;
     let lost = 0;
@@ -140,6 +147,7 @@ export class GatewayMeasure {
       outboundAgentMsgUs: p.outboundAgentMsgUs.summary(),
       timerLateMs: p.timerLateMs.summary(),
       gc,
+      heapAllocatedMb,
       pacer,
       inbound: { received, lost },
       memory: { base: context.base, poolWarm: context.poolWarm, duringCalls, maxRssMb: process.resourceUsage().maxRSS / 1024 },
@@ -155,4 +163,19 @@ export class GatewayMeasure {
       sessionErrors: errors,
     };
   }
+}
+
+/**
+ * Bytes allocated on the V8 heap over a window: what the heap grew by between collections (used
+ * before each GC less used after the previous one), plus its growth since the last. ArrayBuffer
+ * contents live outside this heap and are not counted; their handles are.
+ */
+function heapAllocatedSince(usedAtStart: number, profile: ReturnType<v8.GCProfiler['stop']> | undefined): number {
+  let previous = usedAtStart;
+  let allocated = 0;
+  for (const gc of profile?.statistics ?? []) {
+    allocated += Math.max(0, gc.beforeGC.heapStatistics.usedHeapSize - previous);
+    previous = gc.afterGC.heapStatistics.usedHeapSize;
+  }
+  return allocated + Math.max(0, v8.getHeapStatistics().used_heap_size - previous);
 }

@@ -59,6 +59,8 @@ export interface GatewayResult {
   readonly timerLateMs: Summary;
   /** V8 GC pauses in the window (PerformanceObserver 'gc'). */
   readonly gc: { count: number; totalMs: number; maxMs: number; majorCount: number };
+  /** V8 heap allocated in the window, MB (the measured thread only: undefined with media workers). */
+  readonly heapAllocatedMb: number | undefined;
   /** Pacer counters summed over calls, for the window. */
   readonly pacer: { ticks: number; framesSent: number; emptyTicks: number; lateTicks: number; catchUpTicks: number; skippedTicks: number; stalls: number };
   /** Caller → gateway loss as the sessions' RTP receive stats saw it (window). */

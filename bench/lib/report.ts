@@ -86,6 +86,7 @@ export function resourceTable(results: readonly ScenarioResult[]): string {
     'arrayBuffers MB/call',
     'of which engines RSS/AB',
     'empty/late/skipped ticks %',
+    'GCs / heap KB per call-min',
     'peer+sim CPU %',
     'box busy % of 200 / CPU pressure %',
   ];
@@ -111,6 +112,7 @@ export function resourceTable(results: readonly ScenarioResult[]): string {
         ? 'none'
         : `${calls >= MIN_CALLS_FOR_RSS ? perCall(m.poolWarm.rssMb, m.base.rssMb) : '–'} / ${perCall(m.poolWarm.arrayBuffersMb, m.base.arrayBuffersMb)}`,
       `${pct(t.emptyTicks, t.ticks)} / ${pct(t.lateTicks, t.ticks)} / ${pct(t.skippedTicks, t.ticks + t.skippedTicks)}`,
+      allocationPerCallMinute(g),
       n(others, 0),
       `${n(r.machineBusyPctOfCore, 0)} / ${n(r.cpuPressurePct, 0)}`,
     ];
@@ -140,4 +142,11 @@ export function carrierTable(results: readonly ScenarioResult[]): string {
     ['scenario', 'calls', 'answered', 'carrier RX jitter ms (max)', 'carrier RX loss % (max)', 'agent tone at carrier, s (min)', 'silent 20 ms frames', 'clicks'],
     rows,
   );
+}
+
+/** GC count and V8 heap allocated per call-minute of the window; '–' where not measured (media workers). */
+function allocationPerCallMinute(g: ScenarioResult['gateway']): string {
+  if (g.heapAllocatedMb === undefined || g.calls === 0) return '–';
+  const callMinutes = (g.calls * g.windowMs) / 60_000;
+  return `${n(g.gc.count / callMinutes, 1)} / ${n((g.heapAllocatedMb * 1024) / callMinutes, 0)}`;
 }

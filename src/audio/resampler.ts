@@ -21,7 +21,6 @@
 import { ConverterType, create as createSrc } from '@alexanderolsen/libsamplerate-js';
 // The package is a UMD bundle flagged `__esModule`: under this repo's CommonJS output a default
 // import (`import LSR from …`) type-checks but is `undefined` at runtime. Named imports work.
-import { float32ToInt16 } from './pcm';
 
 /** libsamplerate's converters, by the names RESAMPLER_CONVERTER takes. */
 export type ConverterName = 'sinc_best' | 'sinc_medium' | 'sinc_fastest' | 'zero_order_hold' | 'linear';
@@ -152,6 +151,7 @@ export class Resampler {
   readonly #release: ReleaseEngine | undefined;
   #isDestroyed = false;
   #floatIn = new Float32Array(0);
+  #floatInView = new Float32Array(0);
   #floatOut = new Float32Array(0);
 
   /** Use `Resampler.create` or `ResamplerPool.acquire`. */
@@ -190,20 +190,51 @@ export class Resampler {
    * Returns a new array owned by the caller.
    */
   process(input: Int16Array): Int16Array {
+    const out = new Int16Array(this.maxOutputSamples(input.length));
+    return out.slice(0, this.processInto(input, out));
+  }
+
+  /**
+   * Like `process`, into `out` (which must hold `maxOutputSamples(input.length)`); returns how many
+   * samples it wrote. Allocates nothing once the engine's buffers fit the chunk size: the per-frame
+   * path of a call (docs/performance.md#allocations-per-frame).
+   */
+  processInto(input: Int16Array, out: Int16Array): number {
     if (this.#isDestroyed) throw new Error('Resampler.process after destroy()');
+    const maxOut = this.maxOutputSamples(input.length);
+    if (out.length < maxOut) throw new RangeError(`output of ${out.length} samples cannot hold ${maxOut}`);
     const engine = this.#engine;
-    if (engine === undefined) return input.slice();
-    const maxOut = Math.ceil((input.length * this.outputRateHz) / this.inputRateHz) + OUT_MARGIN_SAMPLES * (1 + Math.ceil(input.length / MAX_BLOCK_SAMPLES));
+    if (engine === undefined) {
+      out.set(input);
+      return input.length;
+    }
     if (this.#floatOut.length < maxOut) this.#floatOut = new Float32Array(maxOut);
     let produced = 0;
     for (let offset = 0; offset < input.length; offset += MAX_BLOCK_SAMPLES) {
       const block = Math.min(MAX_BLOCK_SAMPLES, input.length - offset);
       if (this.#floatIn.length < block) this.#floatIn = new Float32Array(block);
-      const floatIn = this.#floatIn;
+      // A view of the first `block` samples, kept while chunks keep their size (20 ms frames do).
+      if (this.#floatInView.length !== block || this.#floatInView.buffer !== this.#floatIn.buffer) this.#floatInView = this.#floatIn.subarray(0, block);
+      const floatIn = this.#floatInView;
       for (let i = 0; i < block; i++) floatIn[i] = (input[offset + i] as number) / INT16_SCALE;
-      produced += engine.process(floatIn.subarray(0, block), this.#floatOut.subarray(produced));
+      if (produced === 0) {
+        produced = engine.process(floatIn, this.#floatOut);
+      } else {
+        produced += engine.process(floatIn, this.#floatOut.subarray(produced));
+      }
     }
-    return float32ToInt16(this.#floatOut, new Int16Array(produced), produced);
+    const floatOut = this.#floatOut;
+    for (let i = 0; i < produced; i++) {
+      const v = Math.round((floatOut[i] as number) * INT16_SCALE);
+      out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v; // the filter may overshoot full scale
+    }
+    return produced;
+  }
+
+  /** The most samples `processInto` writes for `inputLength` input samples. */
+  maxOutputSamples(inputLength: number): number {
+    if (this.#engine === undefined) return inputLength;
+    return Math.ceil((inputLength * this.outputRateHz) / this.inputRateHz) + OUT_MARGIN_SAMPLES * (1 + Math.ceil(inputLength / MAX_BLOCK_SAMPLES));
   }
 
   /** Forget all filter history (e.g. a new talkspurt after a long gap, G6). Cheap: no new heap. */
@@ -221,6 +252,7 @@ export class Resampler {
     const engine = this.#engine;
     this.#engine = undefined;
     this.#floatIn = new Float32Array(0);
+    this.#floatInView = this.#floatIn;
     this.#floatOut = new Float32Array(0);
     if (engine === undefined) return;
     if (this.#release) this.#release(engine);

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import { FRAME_MS, SAMPLES_PER_FRAME_8K, TELEPHONY_RATE_HZ, parseAgentAudioFormat, type AgentAudioFormat } from '../audio/frame';
 import { Framer } from '../audio/framer';
-import { decodeUlaw, encodeUlaw } from '../audio/g711';
-import { readPcm16LE, writePcm16LE } from '../audio/pcm';
+import { decodeUlaw, linearToUlaw } from '../audio/g711';
+import { readPcm16LE } from '../audio/pcm';
 import { telephonyCodecFor, type TelephonyCodec } from './telephony-codec';
 import type { Resampler, ResamplerPool } from '../audio/resampler';
-import { buildRtp, type RtpPacket } from '../rtp/packet';
+import type { RtpPacket } from '../rtp/packet';
+import { RtpPacketRing } from '../rtp/packet-ring';
 import { systemClock, type Clock, type PacerTick } from './pacer';
-import type { MediaClock, MediaClockMembership } from './media-clock';
+import { MAX_CATCH_UP_SLOTS, type MediaClock, type MediaClockMembership } from './media-clock';
 import { PlayoutLedger, type AgentLineHeard, type ChunkAlignment } from './playout-ledger';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
@@ -54,7 +55,10 @@ export interface MediaSessionDeps {
 export interface MediaSessionOptions {
   agentInputFormat: AgentAudioFormat;
   agentOutputFormat: AgentAudioFormat;
-  /** Caller audio for the agent, in agentInputFormat, one chunk per AUDIO_CHUNK_SIZE_MS. */
+  /**
+   * Caller audio for the agent, in agentInputFormat, one chunk per AUDIO_CHUNK_SIZE_MS. `bytes` is
+   * the session's own buffer, refilled for the next chunk: use it (base64) or copy it before returning.
+   */
   onCallerAudio(bytes: Buffer): void;
   /** The first agent audio packet left for the caller (once per session). */
   onFirstPlayout?(): void;
@@ -97,12 +101,19 @@ export class RtpMediaSession {
   readonly #rxStats = new RtpReceiveStats();
   readonly #ledger: PlayoutLedger;
   readonly #chunkBytes: number;
-  #chunk: Buffer;
+  /** The chunk being filled for the agent, reused once handed over (see onCallerAudio). */
+  readonly #chunk: Buffer;
   #chunkFill = 0;
   #oddByte: number | undefined;
-  readonly #payloadOut: Buffer;
+  /** Outgoing packets, built in place (src/rtp/packet-ring.ts). */
+  readonly #packets: RtpPacketRing;
   readonly #silence8k = new Int16Array(SAMPLES_PER_FRAME_8K);
+  readonly #ulawSilence = Buffer.alloc(SAMPLES_PER_FRAME_8K, 0xff);
   readonly #frameOut = new Int16Array(SAMPLES_PER_FRAME_8K);
+  /** A caller packet decoded (resized only if the far end changes its packet time). */
+  #callerFrame = new Int16Array(SAMPLES_PER_FRAME_8K);
+  /** That frame at the agent's input rate. */
+  #callerAtAgentRate = new Int16Array(0);
   #isStarted = false;
   #isCallerAudioStopped = false;
   #lastInboundMs = 0;
@@ -137,8 +148,9 @@ export class RtpMediaSession {
     this.#chunkBytes = Math.round((this.#agentIn.sampleRateHz * deps.config.audioChunkSizeMs) / 1000) * bytesPerSampleIn;
     this.#chunk = Buffer.allocUnsafe(this.#chunkBytes);
     this.#sender = new RtpSender({ payloadType: this.#codec.payloadType, clockRateHz: TELEPHONY_RATE_HZ });
-    const payloadBytes = SAMPLES_PER_FRAME_8K * this.#codec.bytesPerSample;
-    this.#payloadOut = Buffer.allocUnsafe(payloadBytes);
+    // One more slot than the clock's longest catch-up burst, twice over: a slot is reused only
+    // after the tick it was sent in (src/rtp/packet-ring.ts).
+    this.#packets = new RtpPacketRing(SAMPLES_PER_FRAME_8K * this.#codec.bytesPerSample, 2 * (MAX_CATCH_UP_SLOTS + 1));
     this.#ledger = new PlayoutLedger({
       sampleRateHz: TELEPHONY_RATE_HZ,
       settleMs: HEARD_SETTLE_MS,
@@ -315,39 +327,69 @@ export class RtpMediaSession {
       this.#appendToChunk(packet.payload);
       return;
     }
-    this.#forwardSamples(this.#codec.decode(packet.payload));
+    const samples = Math.floor(packet.payload.length / this.#codec.bytesPerSample);
+    if (this.#callerFrame.length !== samples) this.#callerFrame = new Int16Array(samples);
+    this.#forwardSamples(this.#codec.decode(packet.payload, this.#callerFrame));
   }
 
   #forwardSilence(): void {
     if (this.#isCallerAudioStopped) return;
     if (this.#isPassThroughIn) {
-      this.#appendToChunk(Buffer.alloc(SAMPLES_PER_FRAME_8K, 0xff)); // µ-law silence
+      this.#appendToChunk(this.#ulawSilence);
       return;
     }
     this.#forwardSamples(this.#silence8k);
   }
 
+  /** Resampled into scratch and encoded straight into the chunk: nothing allocated per frame. */
   #forwardSamples(samples8k: Int16Array): void {
-    const atAgentRate = this.#resample(this.#toAgent, samples8k);
-    const bytes = this.#agentIn.encoding === 'ulaw' ? encodeUlaw(atAgentRate) : writePcm16LE(atAgentRate);
-    this.#appendToChunk(bytes);
+    const resampler = this.#toAgent;
+    if (resampler === undefined || resampler.isPassThrough) {
+      this.#appendSamples(samples8k, samples8k.length);
+      return;
+    }
+    const room = resampler.maxOutputSamples(samples8k.length);
+    if (this.#callerAtAgentRate.length < room) this.#callerAtAgentRate = new Int16Array(room);
+    this.#metrics.resampling_ops += 1;
+    this.#appendSamples(this.#callerAtAgentRate, resampler.processInto(samples8k, this.#callerAtAgentRate));
   }
 
-  #appendToChunk(bytes: Uint8Array): void {
-    let offset = 0;
-    while (offset < bytes.length) {
-      const n = Math.min(this.#chunkBytes - this.#chunkFill, bytes.length - offset);
-      this.#chunk.set(bytes.subarray(offset, offset + n), this.#chunkFill);
-      this.#chunkFill += n;
-      offset += n;
-      if (this.#chunkFill === this.#chunkBytes) {
-        const full = this.#chunk;
-        // The consumer may keep the buffer (it is base64-encoded later), so hand it over and start a new one.
-        this.#chunk = Buffer.allocUnsafe(this.#chunkBytes);
+  /** The first `count` samples, encoded in the agent's input format (s16le or µ-law), into the chunk. */
+  #appendSamples(samples: Int16Array, count: number): void {
+    const chunk = this.#chunk;
+    const isUlaw = this.#agentIn.encoding === 'ulaw';
+    let fill = this.#chunkFill;
+    for (let i = 0; i < count; i++) {
+      const s = samples[i] as number;
+      if (isUlaw) {
+        chunk[fill++] = linearToUlaw(s);
+      } else {
+        // The chunk holds whole samples (an even byte count), so one never straddles two chunks.
+        chunk[fill++] = s & 0xff;
+        chunk[fill++] = (s >> 8) & 0xff;
+      }
+      if (fill === this.#chunkBytes) {
         this.#chunkFill = 0;
-        this.#options.onCallerAudio(full);
+        this.#options.onCallerAudio(chunk);
+        fill = 0;
       }
     }
+    this.#chunkFill = fill;
+  }
+
+  /** Bytes already in the agent's input format (µ-law pass-through), into the chunk. */
+  #appendToChunk(bytes: Uint8Array): void {
+    const chunk = this.#chunk;
+    let fill = this.#chunkFill;
+    for (let i = 0; i < bytes.length; i++) {
+      chunk[fill++] = bytes[i] as number;
+      if (fill === this.#chunkBytes) {
+        this.#chunkFill = 0;
+        this.#options.onCallerAudio(chunk);
+        fill = 0;
+      }
+    }
+    this.#chunkFill = fill;
   }
 
   // ---- agent → caller ----------------------------------------------------------------------
@@ -369,23 +411,23 @@ export class RtpMediaSession {
     const queuedBefore = this.#framer.bufferedSamples;
     const frame = this.#framer.read(out) ?? (this.#drainWaiters.length > 0 ? this.#framer.flush(out) : undefined);
     const sent = queuedBefore - this.#framer.bufferedSamples;
+    // A last partial frame is padded with 0, which as a µ-law byte is full scale: pad with µ-law silence.
+    if (frame !== undefined && this.#isPassThroughOut && sent < frame.length) frame.fill(0xff, sent);
     if (sent > 0) this.#ledger.played(sent, this.#clock.now());
     else this.#ledger.idle(this.#clock.now(), this.#framer.bufferedSamples);
     if (!frame && this.#drainWaiters.length > 0) this.#resolveDrainWaiters();
     return frame;
   }
 
+  /** The frame encoded into the next packet of the ring, its header written in place, sent. */
   #sendFrame(frame: Int16Array, deadlineMs: number): void {
-    let payload: Buffer;
+    const { packet, payload } = this.#packets.take(this.#endpoint.hasQueuedSends);
     if (this.#isPassThroughOut) {
-      payload = this.#payloadOut;
       for (let i = 0; i < frame.length; i++) payload[i] = frame[i]!;
     } else {
-      payload = this.#codec.encode(frame, this.#payloadOut);
+      this.#codec.encode(frame, payload);
     }
-    const header = this.#sender.next(SAMPLES_PER_FRAME_8K, deadlineMs);
-    // A fresh buffer per packet: dgram.send is asynchronous and reads the buffer later.
-    const packet = buildRtp(header, payload);
+    this.#sender.writeNextHeader(packet, SAMPLES_PER_FRAME_8K, deadlineMs);
     this.#endpoint.send(packet);
     this.#metrics.ai_to_caller.packets += 1;
     this.#metrics.ai_to_caller.bytes += payload.length;

@@ -156,6 +156,11 @@ export class RtpEndpoint extends EventEmitter<RtpEndpointEvents> {
     this.#bytesOut += packet.length;
   }
 
+  /** Sends waiting in libuv's queue (the kernel's send buffer was full): their packets are not read yet. */
+  get hasQueuedSends(): boolean {
+    return this.#closed === undefined && this.#socket.getSendQueueCount() > 0;
+  }
+
   stats(): RtpEndpointStats {
     return {
       packetsIn: this.#packetsIn,

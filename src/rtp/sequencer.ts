@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { RtpHeader } from './packet';
+import { RTP_VERSION, type RtpHeader } from './packet';
 
 /** RFC 3550 A.1: sequence numbers are 16 bits. */
 const RTP_SEQ_MOD = 0x1_0000;
@@ -47,6 +47,9 @@ export class RtpSender {
     if (!Number.isInteger(options.clockRateHz) || options.clockRateHz <= 0) {
       throw new RangeError(`clockRateHz must be a positive integer, got ${options.clockRateHz}`);
     }
+    if (!Number.isInteger(options.payloadType) || options.payloadType < 0 || options.payloadType > 127) {
+      throw new RangeError(`payloadType must be 0..127, got ${options.payloadType}`);
+    }
     const random = options.randomUint32 ?? cryptoRandomUint32;
     this.payloadType = options.payloadType;
     this.clockRateHz = options.clockRateHz;
@@ -62,6 +65,32 @@ export class RtpSender {
    *   late wake-up time, so that jitter of our timer does not leak into timestamps.
    */
   next(samples: number, atMs: number): RtpHeader {
+    const marker = this.#advance(samples, atMs);
+    return {
+      payloadType: this.payloadType,
+      sequenceNumber: this.#seq,
+      timestamp: this.#timestamp,
+      ssrc: this.ssrc,
+      marker,
+    };
+  }
+
+  /**
+   * Like `next`, but writes the next packet's fixed 12-byte header (no CSRC, extension or padding)
+   * into `out` at 0, allocating nothing: the per-packet path of a call's playout
+   * (docs/performance.md#allocations-per-frame). Fields are ours and in range, so not re-checked.
+   */
+  writeNextHeader(out: Buffer, samples: number, atMs: number): void {
+    const marker = this.#advance(samples, atMs);
+    out[0] = RTP_VERSION << 6;
+    out[1] = (marker ? 0x80 : 0) | this.payloadType;
+    out.writeUInt16BE(this.#seq, 2);
+    out.writeUInt32BE(this.#timestamp, 4);
+    out.writeUInt32BE(this.ssrc, 8);
+  }
+
+  /** Moves seq and timestamp on for a packet of `samples` sent at `atMs`; true when it starts a talkspurt. */
+  #advance(samples: number, atMs: number): boolean {
     let marker = false;
     if (this.#packets === 0) {
       marker = true;
@@ -80,13 +109,7 @@ export class RtpSender {
     this.#packets++;
     this.#lastAtMs = atMs;
     this.#lastSamples = samples;
-    return {
-      payloadType: this.payloadType,
-      sequenceNumber: this.#seq,
-      timestamp: this.#timestamp,
-      ssrc: this.ssrc,
-      marker,
-    };
+    return marker;
   }
 
   /** Packets headed so far. */

@@ -70,7 +70,7 @@ describe('RtpMediaSession (real UDP)', function () {
     toAgent.length = 0;
     session = await RtpMediaSession.open(
       { config: config(format, hosts), pool, mediaClock, log: silentLogger() },
-      { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(b) },
+      { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(Buffer.from(b)) },
     );
     session.start(remote);
     return session;
@@ -137,6 +137,24 @@ describe('RtpMediaSession (real UDP)', function () {
     assert.ok(Math.abs(f - 440) < 3, `got ${f} Hz`);
     const gaps = findGaps(audio.subarray(160, audio.length - 160), 8000, 20);
     assert.equal(gaps.silentFrames.length, 0, `silent frames ${JSON.stringify(gaps.silentFrames)}`);
+  });
+
+  it('after a stall the catch-up burst leaves whole packets, each with its own header and audio (packets are built in place)', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_16000');
+    s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 16000, durationMs: 2000, amplitude: 8000 })));
+    await waitFor(() => asterisk.received.length >= 5, { what: 'playout under way' });
+    // The thread stalls (a long GC pause): the missed slots then leave back to back in one tick.
+    const until = performance.now() + 250;
+    while (performance.now() < until);
+    await waitFor(() => asterisk.received.length >= 60, { what: '60 packets' });
+    assert.ok(s.diagnostics().pacer.maxLateMs >= 200, `the stall was seen: ${JSON.stringify(s.diagnostics().pacer)}`);
+    const pkts = asterisk.received.slice(0, 60).map((r) => r.packet);
+    for (let i = 1; i < pkts.length; i++) {
+      assert.equal((pkts[i]!.sequenceNumber - pkts[i - 1]!.sequenceNumber) & 0xffff, 1, `packet ${i}: ${pkts.map((p) => p.sequenceNumber).join(',')}`);
+    }
+    const audio = readPcm16BE(Buffer.concat(pkts.map((p) => p.payload)));
+    const gaps = findGaps(audio.subarray(160, audio.length - 160), 8000, 20, { freqHz: 440 });
+    assert.deepEqual({ silent: gaps.silentFrames, jumps: gaps.discontinuities.length }, { silent: [], jumps: 0 });
   });
 
   it('flushPlayout stops the reply at once: at most the packet in flight follows, then the next reply', async () => {

@@ -117,6 +117,20 @@ describe('audio/resampler', function () {
     assert.ok(Math.max(...withoutReset.process(silence).map(Math.abs)) > 1000, 'control: the filter tail is audible without reset');
   });
 
+  it('processInto writes what process returns into the caller’s array, chunk after chunk, and refuses one too short', async () => {
+    const a = await make(8000, 16000, 'sinc_fastest');
+    const b = await make(8000, 16000, 'sinc_fastest');
+    const tone = generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 400, amplitude: 12_000 });
+    const out = new Int16Array(b.maxOutputSamples(160));
+    for (let off = 0; off < tone.length; off += 160) {
+      const frame = tone.subarray(off, off + 160);
+      const expected = a.process(frame);
+      const n = b.processInto(frame, out);
+      assert.deepEqual(out.subarray(0, n), expected, `chunk at ${off}`);
+    }
+    assert.throws(() => b.processInto(tone.subarray(0, 160), new Int16Array(300)), RangeError);
+  });
+
   it('destroy() is idempotent and the resampler is unusable afterwards', async () => {
     const r = await Resampler.create(8000, 16000, 'sinc_fastest');
     r.destroy();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { buildRtp } from '../../../src/rtp/packet';
 import { RtpReceiveStats, RtpSender, type SeqVerdict } from '../../../src/rtp/sequencer';
 
 /** Deterministic "random" values, in order. */
@@ -20,6 +21,25 @@ describe('rtp/sequencer', () => {
       assert.equal(h.sequenceNumber, 0x2345, 'initial seq is the low 16 bits');
       assert.equal(h.timestamp, 0x8000_0000);
       assert.equal(h.payloadType, 10);
+    });
+
+    it('writeNextHeader writes in place the header next() gives, also across a gap (marker, timestamp jump)', () => {
+      const seeds = [0xcafebabe, 0xfffe, 0xffff_ff00];
+      const a = new RtpSender({ payloadType: 10, clockRateHz: 8000, randomUint32: fixedRandom(...seeds) });
+      const b = new RtpSender({ payloadType: 10, clockRateHz: 8000, randomUint32: fixedRandom(...seeds) });
+      const out = Buffer.alloc(12 + 320, 0xaa);
+      for (const atMs of [0, 20, 40, 120, 140]) {
+        const expected = buildRtp(a.next(160, atMs), Buffer.alloc(0));
+        b.writeNextHeader(out, 160, atMs);
+        assert.deepEqual(out.subarray(0, 12), expected, `at ${atMs} ms`);
+        assert.equal(out[12], 0xaa, 'the payload is left alone');
+      }
+      assert.equal(b.talkspurts, a.talkspurts);
+    });
+
+    it('refuses a payload type outside 0..127', () => {
+      assert.throws(() => new RtpSender({ payloadType: 128, clockRateHz: 8000 }), RangeError);
+      assert.throws(() => new RtpSender({ payloadType: -1, clockRateHz: 8000 }), RangeError);
     });
 
     it('uses crypto randomness by default (two senders differ)', () => {
