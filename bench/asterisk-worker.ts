@@ -1,9 +1,10 @@
 /**
  * Benchmark child: the whole gateway (App: REST, ARI, Call, media) against the real Asterisk pair,
  * with the simulator in another child. Calls are placed through `POST /api/calls/start`; the carrier
- * stand-in answers, plays 1 kHz and records what it receives. The conversation links are the real
- * LocalLink, opened by an injected opener (AppDeps.openLink) that only adds the timing clock and
- * records which media sessions exist.
+ * stand-in answers, plays 1 kHz and records what it receives. In-process (mediaWorkers 0) the
+ * conversation links are the real LocalLink, opened by an injected opener (AppDeps.openLink) that
+ * only adds the timing clock and records which media sessions exist; with media workers the App
+ * opens its own (MEDIA_WORKERS), and the figures are the whole process's and the carrier's.
  */
 import pino from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
     CALL_DB_PATH: ':memory:',
     SHUTDOWN_GRACE_S: '0',
     LOG_LEVEL: 'warn',
+    MEDIA_WORKERS: String(spec.mediaWorkers),
   });
+  const isInProcess = spec.mediaWorkers === 0;
   const sessions: RtpMediaSession[] = [];
   const openLink = createLocalLinkOpener({
     agent: { apiUrl: config.elevenLabsApiUrl, apiKey: undefined, defaultAgentId: config.elevenLabsAgentId, connectTimeoutMs: config.agentConnectTimeoutMs },
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
       client.on('audio', (e) => measure.probe.notePushedAudio(e.byteLength, client.outputFormat));
     },
   });
-  const app = new App(config, log, { openLink });
+  const app = new App(config, log, isInProcess ? { openLink } : {});
   await app.start();
   const baseUrl = app.server.info.uri;
   const api = async <T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> => {
@@ -105,11 +108,14 @@ async function main(): Promise<void> {
       measure.start(sessions);
       sendToParent({ type: 'measuring' });
     } else if (m.type === 'measure-stop') {
-      const gateway = measure.stop(sessions, { base, poolWarm, pool, poolWarmMs, unexpectedAgentCloses: 0 });
+      const measured = measure.stop(sessions, { base, poolWarm, pool, poolWarmMs, unexpectedAgentCloses: 0 });
+      // With workers no session is on this thread: the calls are the API's (all answered before
+      // the window), and the heap figures would be the main thread's only, not the calls'.
+      const gateway = isInProcess ? measured : { ...measured, calls: callIds.length, heapAllocatedMb: undefined };
       const p = measure.probe;
       sendToParent({
         type: 'asterisk-result',
-        result: { gateway, inboundIntervalMs: p.inboundIntervalMs.summary(), inboundDeviationMs: p.inboundDeviationMs.summary(), callIds, answered: sessions.length },
+        result: { gateway, inboundIntervalMs: p.inboundIntervalMs.summary(), inboundDeviationMs: p.inboundDeviationMs.summary(), callIds, answered: isInProcess ? sessions.length : callIds.length },
       });
     } else if (m.type === 'close') close();
   }, close);
@@ -118,7 +124,8 @@ async function main(): Promise<void> {
   // Per-call figures are over the started App (its HTTP server, ARI client), not over an empty process.
   base = memorySnapshot();
   const warmStartMs = performance.now();
-  await warmPool(pool, { calls, format: spec.format, agentFormat: spec.agentFormat, converter: spec.converter });
+  // The workers keep pools of their own; this one serves the in-process links only.
+  if (isInProcess) await warmPool(pool, { calls, format: spec.format, agentFormat: spec.agentFormat, converter: spec.converter });
   poolWarmMs = performance.now() - warmStartMs;
   poolWarm = memorySnapshot();
   measure.probe.install();

@@ -176,7 +176,9 @@ async function main(): Promise<void> {
   if (o.asterisk !== undefined) {
     const asteriskSpecs: ScenarioSpec[] = [];
     for (const calls of o.asterisk.calls) {
-      for (const format of o.formats) asteriskSpecs.push({ calls, mediaWorkers: 0, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+      for (const format of o.formats) {
+        for (const mediaWorkers of o.mediaWorkers) asteriskSpecs.push({ calls, mediaWorkers, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+      }
     }
     // Loaded only when asked for: it pulls in the Asterisk test bed and the test helpers.
     const { runAsteriskScenarios } = await import('./lib/asterisk-scenario');

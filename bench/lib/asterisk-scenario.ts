@@ -71,7 +71,8 @@ async function runOne(pair: AsteriskPair, spec: ScenarioSpec, o: RunOptions): Pr
     const { apiUrl } = await sim.next('ready', STEP_TIMEOUT_MS);
     if (apiUrl === undefined) throw new Error('simulator did not say where it listens');
     const workerSpec: AsteriskWorkerSpec = {
-      appEnv: { ...pair.appEnv },
+      // Every call is placed at once through the API: admission and its rate limit must let them in.
+      appEnv: { ...pair.appEnv, MAX_CONCURRENT_CALLS: String(spec.calls * 2), RATE_LIMIT_BURST: String(spec.calls), RATE_LIMIT_PER_MINUTE: String(spec.calls * 60) },
       numbers,
       simUrl: apiUrl,
       agentFormat: spec.agentFormat,
@@ -79,6 +80,7 @@ async function runOne(pair: AsteriskPair, spec: ScenarioSpec, o: RunOptions): Pr
       converter: spec.converter,
       rtpPortMin: pair.ports.base + 2000,
       rtpPortMax: pair.ports.base + 2999,
+      mediaWorkers: spec.mediaWorkers,
     };
     const worker = ChildHandle.spawn('asterisk-worker.ts', workerSpec, 'gateway (App)');
     children.push(worker);

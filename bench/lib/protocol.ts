@@ -149,6 +149,8 @@ export interface AsteriskWorkerSpec {
   readonly converter: ConverterName;
   readonly rtpPortMin: number;
   readonly rtpPortMax: number;
+  /** MEDIA_WORKERS of the App: 0 = media on its main thread (with per-frame probes). */
+  readonly mediaWorkers: number;
 }
 
 /** The App's process through real Asterisk: gateway figures plus what arrived from Asterisk. */
