@@ -113,10 +113,20 @@ async function main(): Promise<void> {
       // the window), and the heap figures would be the main thread's only, not the calls'.
       const gateway = isInProcess ? measured : { ...measured, calls: callIds.length, heapAllocatedMb: undefined };
       const p = measure.probe;
-      sendToParent({
-        type: 'asterisk-result',
-        result: { gateway, inboundIntervalMs: p.inboundIntervalMs.summary(), inboundDeviationMs: p.inboundDeviationMs.summary(), callIds, answered: isInProcess ? sessions.length : callIds.length },
-      });
+      (async () => {
+        const answerToFirstCallerFrame = firstCallerFrameOf(await app.metrics.render());
+        sendToParent({
+          type: 'asterisk-result',
+          result: {
+            gateway,
+            inboundIntervalMs: p.inboundIntervalMs.summary(),
+            inboundDeviationMs: p.inboundDeviationMs.summary(),
+            callIds,
+            answered: isInProcess ? sessions.length : callIds.length,
+            answerToFirstCallerFrame,
+          },
+        });
+      })().catch(failChild);
     } else if (m.type === 'close') close();
   }, close);
 
@@ -141,6 +151,16 @@ async function main(): Promise<void> {
     return views.every((v) => v.status === 'answered' && (v.metrics?.ai_to_caller?.packets ?? 0) > 0);
   });
   sendToParent({ type: 'ready', pid: process.pid });
+}
+
+/** voice_gateway_answer_to_first_caller_frame_seconds from the metrics text: count, mean, and the smallest bucket holding every call. */
+function firstCallerFrameOf(text: string): { count: number; meanMs: number; allWithinMs: number | undefined } {
+  const name = 'voice_gateway_answer_to_first_caller_frame_seconds';
+  const value = (suffix: string): number => Number(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const count = value('count');
+  const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => ({ le: Number(m[1]), n: Number(m[2]) }));
+  const within = buckets.find((b) => Number.isFinite(b.le) && b.n === count);
+  return { count, meanMs: (value('sum') / count) * 1000, allWithinMs: within === undefined ? undefined : within.le * 1000 };
 }
 
 main().catch(failChild);

@@ -72,6 +72,7 @@ export class App {
   #resamplers: ResamplerPool | undefined;
   #mediaClock: MediaClock | undefined;
   #workers: MediaWorkerPool | undefined;
+  #orphanSweep: NodeJS.Timeout | undefined;
   readonly #policy: DestinationPolicy;
   readonly #outbox: WebhookOutbox | undefined;
   readonly #deliverer: WebhookDeliverer | undefined;
@@ -329,8 +330,29 @@ export class App {
     await this.cluster?.start(this.#server.info.uri);
     this.#warnAboutReach();
     this.ari.start();
+    this.#startOrphanSweep();
     this.#phase = 'started';
     this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
+  }
+
+  /**
+   * A release that failed in a call's teardown (an ARI request that timed out under load) leaves an
+   * ExternalMedia channel or bridge in Asterisk for ever: sweep them while ARI is up
+   * (src/call/reconcile.ts). One sweep at a time; a failed one is logged and the next tries again.
+   */
+  #startOrphanSweep(): void {
+    const everyMs = this.config.orphanSweepIntervalMs;
+    if (everyMs === 0) return;
+    let isSweeping = false;
+    this.#orphanSweep = setInterval(() => {
+      if (isSweeping || !this.ari.isConnected) return;
+      isSweeping = true;
+      this.calls
+        .sweepOrphans()
+        .catch((err: unknown) => this.log.warn({ err }, 'orphan sweep failed'))
+        .finally(() => (isSweeping = false));
+    }, everyMs);
+    this.#orphanSweep.unref();
   }
 
   /** What /api/campaigns serves: the campaigns, or, on a node of a cluster, a clear refusal. */
@@ -359,6 +381,7 @@ export class App {
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
+    clearInterval(this.#orphanSweep);
     // Campaigns dial no more; then new calls get 503 at once (in a cluster: go to the other
     // nodes), and the API stays up during the grace period so their progress can be read.
     await this.#campaignRunner?.stop();

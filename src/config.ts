@@ -45,6 +45,8 @@ export interface Config {
   readonly rtpPortMax: number;
   readonly resamplerConverter: ConverterName;
   readonly metricsLogIntervalMs: number;
+  /** ORPHAN_SWEEP_INTERVAL_S as ms: how often our ARI objects no live call owns are removed; 0 = only at ARI connect. */
+  readonly orphanSweepIntervalMs: number;
 
   readonly logLevel: LogLevel;
 
@@ -195,6 +197,7 @@ const schema = Joi.object({
     .valid('sinc_best', 'sinc_medium', 'sinc_fastest', 'zero_order_hold', 'linear')
     .default('sinc_fastest'),
   METRICS_LOG_INTERVAL_MS: Joi.number().integer().min(1000).default(10_000),
+  ORPHAN_SWEEP_INTERVAL_S: Joi.number().integer().min(0).max(86_400).default(60),
 
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace').default('info'),
 
@@ -379,6 +382,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     rtpPortMax: num('RTP_PORT_MAX'),
     resamplerConverter: str('RESAMPLER_CONVERTER') as ConverterName,
     metricsLogIntervalMs: num('METRICS_LOG_INTERVAL_MS'),
+    orphanSweepIntervalMs: num('ORPHAN_SWEEP_INTERVAL_S') * 1000,
     logLevel: str('LOG_LEVEL') as LogLevel,
     callDbPath: str('CALL_DB_PATH'),
     apiTokens: Object.freeze(splitList(v.API_TOKEN)),

@@ -161,4 +161,6 @@ export interface AsteriskWorkerResult {
   readonly inboundDeviationMs: Summary;
   readonly callIds: string[];
   readonly answered: number;
+  /** Answer → first caller audio sent to the agent, per call (the gateway's histogram): mean, and the bucket every call fell in. */
+  readonly answerToFirstCallerFrame: { count: number; meanMs: number; allWithinMs: number | undefined };
 }

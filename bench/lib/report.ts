@@ -136,10 +136,11 @@ export function carrierTable(results: readonly ScenarioResult[]): string {
         recs.length > 0 ? n(Math.min(...recs.map((x) => x.audibleMs)) / 1000, 1) : '–',
         String(recs.reduce((s, x) => s + x.silentFrames, 0)),
         String(recs.reduce((s, x) => s + x.discontinuities, 0)),
+        firstCallerFrame(r.asterisk?.worker.answerToFirstCallerFrame),
       ];
     });
   return table(
-    ['scenario', 'calls', 'answered', 'carrier RX jitter ms (max)', 'carrier RX loss % (max)', 'agent tone at carrier, s (min)', 'silent 20 ms frames', 'clicks'],
+    ['scenario', 'calls', 'answered', 'carrier RX jitter ms (max)', 'carrier RX loss % (max)', 'agent tone at carrier, s (min)', 'silent 20 ms frames', 'clicks', 'answer → first caller frame ms, mean / all ≤'],
     rows,
   );
 }
@@ -149,4 +150,10 @@ function allocationPerCallMinute(g: ScenarioResult['gateway']): string {
   if (g.heapAllocatedMb === undefined || g.calls === 0) return '–';
   const callMinutes = (g.calls * g.windowMs) / 60_000;
   return `${n(g.gc.count / callMinutes, 1)} / ${n((g.heapAllocatedMb * 1024) / callMinutes, 0)}`;
+}
+
+/** Answer → first caller frame at the agent, from the gateway's histogram. */
+function firstCallerFrame(h: { count: number; meanMs: number; allWithinMs: number | undefined } | undefined): string {
+  if (h === undefined || !(h.count > 0)) return '–';
+  return `${n(h.meanMs, 1)} / ${h.allWithinMs === undefined ? '> 2560' : n(h.allWithinMs, 0)} (${h.count} calls)`;
 }

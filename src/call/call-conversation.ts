@@ -48,6 +48,8 @@ export interface ConversationHost {
     agentConnected(ms: number): void;
     interruption(): void;
     firstAudio(ms: number): void;
+    /** Answer → the first caller audio sent to the agent. */
+    firstCallerFrame(ms: number): void;
     frameRefused(bytes: number): void;
     agentSignal(signal: AgentSignal): void;
     lineHeard(report: AgentLineHeard): void;
@@ -127,6 +129,10 @@ export class CallConversation {
       onAgentSignal: (signal) => h.report.agentSignal(signal),
       onAgentLineHeard: (report) => h.report.lineHeard(report),
       onAgentLineCorrected: (correction) => h.report.lineCorrected(correction),
+      onFirstCallerFrame: () => {
+        const answeredAtMs = h.answeredAtMs();
+        if (answeredAtMs !== undefined) h.report.firstCallerFrame(performance.now() - answeredAtMs);
+      },
     }));
     if (h.isUnanswered()) {
       const activity = setInterval(() => {

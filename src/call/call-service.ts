@@ -22,7 +22,7 @@ import { recordingName } from './ari-ids';
 import { Call, type CallOrigin, type CallSettings } from './call';
 import { CallFacts } from './call-facts';
 import { CallRegistry } from './call-registry';
-import { reconcileAsterisk } from './reconcile';
+import { reconcileAsterisk, sweepOrphans } from './reconcile';
 
 /** GET /health must answer even when Asterisk hangs: the trunk state is `unknown` after this. */
 const TRUNK_STATE_TIMEOUT_MS = 1000;
@@ -193,7 +193,16 @@ export class CallService implements CallApi {
    * and remove our channels and bridges that no live call owns (we crashed or restarted).
    */
   reconcile(): Promise<void> {
-    return reconcileAsterisk({ control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: () => this.#registry.all() });
+    return reconcileAsterisk(this.#reconcileOptions());
+  }
+
+  /** While ARI is up (ORPHAN_SWEEP_INTERVAL_S): remove our channels and bridges no live call owns. */
+  sweepOrphans(): Promise<void> {
+    return sweepOrphans(this.#reconcileOptions());
+  }
+
+  #reconcileOptions(): Parameters<typeof reconcileAsterisk>[0] {
+    return { control: this.#deps.control, log: this.#deps.log, app: this.#deps.settings.ariApp, calls: () => this.#registry.all() };
   }
 
   /** False once `stop()` began: new calls get 503 and `/health` reports it. */
@@ -245,6 +254,7 @@ export class CallService implements CallApi {
     });
     call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
     call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
+    call.on('firstCallerFrame', (ms) => metrics.observeAnswerToFirstCallerFrameMs(ms));
     call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: now() }));
     call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: now(), metrics: m }));
     call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));

@@ -66,6 +66,7 @@ export interface CallEvents {
   agentConnected: [ms: number];
   /** The first agent audio left for the caller, `ms` after answer. */
   firstAudio: [ms: number];
+  firstCallerFrame: [ms: number];
   /** The caller pressed a key. */
   dtmf: [digit: string];
   /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */

@@ -265,6 +265,7 @@ export class Call extends SafeEmitter<CallEvents> {
           agentConnected: (ms) => this.#emit('agentConnected', ms),
           interruption: () => this.#emit('interruption'),
           firstAudio: (ms) => this.#emit('firstAudio', ms),
+          firstCallerFrame: (ms) => this.#emit('firstCallerFrame', ms),
           frameRefused: (bytes) => this.#emit('frameRefused', bytes),
           agentSignal: (signal) => this.#emit('agentSignal', signal),
           lineHeard: (report) => this.#lineChanged(this.#agentLines.heard(report)),

@@ -28,7 +28,6 @@ export async function reconcileAsterisk(o: ReconcileOptions): Promise<void> {
   // Calls placed while the listing ran made their bridge (and maybe their leg) during it: they are
   // live, not orphans.
   const calls = o.calls();
-  const live = new Set(calls.map((c) => c.id));
   const present = new Set(channels.map((c) => c.id));
   for (const call of placed) {
     if (!present.has(call.channelId) && call.state !== 'ended') {
@@ -38,6 +37,30 @@ export async function reconcileAsterisk(o: ReconcileOptions): Promise<void> {
         .catch((err: unknown) => log.error({ err, callId: call.id }, 'ending a call after reconnect failed'));
     }
   }
+  await removeOrphans(o, channels, bridges, calls, true);
+}
+
+/**
+ * Every so often while ARI is up: remove our channels and bridges that no live call owns. A call's
+ * teardown may fail to release one (an ARI request that timed out under load: Asterisk keeps an
+ * ExternalMedia channel and its RTP port for ever, docs/asterisk.md), and nothing else would.
+ * Only objects named for a call: an inbound leg sits in Stasis for a moment before its call is
+ * live (admission, its first record), and must not be taken for an orphan then.
+ */
+export async function sweepOrphans(o: ReconcileOptions): Promise<void> {
+  const [channels, bridges] = await Promise.all([o.control.listChannels(), o.control.listBridges()]);
+  await removeOrphans(o, channels, bridges, o.calls(), false);
+}
+
+async function removeOrphans(
+  o: ReconcileOptions,
+  channels: Awaited<ReturnType<CallControl['listChannels']>>,
+  bridges: Awaited<ReturnType<CallControl['listBridges']>>,
+  calls: readonly Call[],
+  withInboundLegs: boolean,
+): Promise<void> {
+  const { control, log } = o;
+  const live = new Set(calls.map((c) => c.id));
   const owner = ownerCallId;
   const liveChannels = new Set(calls.map((c) => c.channelId));
   // Inbound legs keep Asterisk's channel id; they are ours when they sit in our Stasis app.
@@ -45,7 +68,7 @@ export async function reconcileAsterisk(o: ReconcileOptions): Promise<void> {
     ch.dialplan?.app_name === 'Stasis' && (ch.dialplan.app_data ?? '').startsWith(`${o.app},inbound`);
   for (const ch of channels) {
     const callId = owner(ch.id);
-    const isOrphan = callId ? !live.has(callId) : isOurInbound(ch) && !liveChannels.has(ch.id);
+    const isOrphan = callId ? !live.has(callId) : withInboundLegs && isOurInbound(ch) && !liveChannels.has(ch.id);
     if (isOrphan) {
       log.warn({ channelId: ch.id }, 'hanging up orphaned channel');
       await control.hangup(ch.id).catch((err: unknown) => log.warn({ err, channelId: ch.id }, 'orphan hangup failed'));

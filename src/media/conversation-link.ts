@@ -78,6 +78,8 @@ export interface ConversationLinkHandlers {
   onAgentSignal?(signal: AgentSignal): void;
   /** What the caller heard of an agent line: in full, or cut after some ms (and characters). */
   onAgentLineHeard?(report: AgentLineHeard): void;
+  /** The first caller audio after the answer went to the agent. */
+  onFirstCallerFrame?(): void;
   /** The agent corrected a line after a barge-in: its text is what the line became. */
   onAgentLineCorrected?(correction: AgentLineCorrection): void;
 }

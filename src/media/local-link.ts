@@ -55,6 +55,9 @@ export class LocalLink implements ConversationLink {
           onLineHeard: (report) => {
             if (link !== undefined) link.#handlers?.onAgentLineHeard?.(report);
           },
+          onFirstCallerFrame: () => {
+            if (link !== undefined) link.#handlers?.onFirstCallerFrame?.();
+          },
         },
       );
       link = new LocalLink(client, media, log);

@@ -62,6 +62,8 @@ export interface MediaSessionOptions {
   onCallerAudio(bytes: Buffer): void;
   /** The first agent audio packet left for the caller (once per session). */
   onFirstPlayout?(): void;
+  /** The first caller packet after `start` went to the agent (once per session). */
+  onFirstCallerFrame?(): void;
   /** What the caller heard of an agent line, once known (src/media/playout-ledger.ts). */
   onLineHeard?(report: AgentLineHeard): void;
 }
@@ -115,6 +117,7 @@ export class RtpMediaSession {
   /** That frame at the agent's input rate. */
   #callerAtAgentRate = new Int16Array(0);
   #isStarted = false;
+  #hasForwardedCaller = false;
   #isCallerAudioStopped = false;
   #lastInboundMs = 0;
   #drainWaiters: (() => void)[] = [];
@@ -325,11 +328,19 @@ export class RtpMediaSession {
     if (this.#isCallerAudioStopped) return;
     if (this.#isPassThroughIn) {
       this.#appendToChunk(packet.payload);
+      this.#noteCallerForwarded();
       return;
     }
     const samples = Math.floor(packet.payload.length / this.#codec.bytesPerSample);
     if (this.#callerFrame.length !== samples) this.#callerFrame = new Int16Array(samples);
     this.#forwardSamples(this.#codec.decode(packet.payload, this.#callerFrame));
+    this.#noteCallerForwarded();
+  }
+
+  #noteCallerForwarded(): void {
+    if (this.#hasForwardedCaller) return;
+    this.#hasForwardedCaller = true;
+    this.#options.onFirstCallerFrame?.();
   }
 
   #forwardSilence(): void {

@@ -23,6 +23,8 @@ export type EventStreamLimit = 'total' | 'per_token';
 
 /** Histogram buckets for connect-type latencies, seconds. */
 const LATENCY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+/** Frame-scale latencies (the target is one 20 ms frame). */
+const FRAME_LATENCY_BUCKETS_S = [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56];
 const MAX_REMEMBERED_ENDED = 1000;
 
 /** Options of `GatewayMetrics`. */
@@ -48,6 +50,7 @@ export class GatewayMetrics {
   readonly #frameIssues: Counter<'kind'>;
   readonly #agentConnect: Histogram;
   readonly #answerToFirstAudio: Histogram;
+  readonly #answerToFirstCallerFrame: Histogram;
   readonly #interruptions: Counter;
   readonly #ariReconnects: Counter;
   readonly #storeErrors: Counter;
@@ -104,6 +107,12 @@ export class GatewayMetrics {
       name: `${METRICS_PREFIX}answer_to_first_audio_seconds`,
       help: 'Time from answer to the first agent audio frame sent to the caller',
       buckets: LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.#answerToFirstCallerFrame = new Histogram({
+      name: `${METRICS_PREFIX}answer_to_first_caller_frame_seconds`,
+      help: 'Time from answer (the leg going Up, as the gateway saw it) to the first caller audio sent to the agent',
+      buckets: FRAME_LATENCY_BUCKETS_S,
       registers,
     });
     this.#interruptions = new Counter({ name: `${METRICS_PREFIX}interruptions_total`, help: 'Caller barge-ins', registers });
@@ -211,6 +220,10 @@ export class GatewayMetrics {
   /** Time from answer to the first agent audio sent to the caller, ms. */
   observeAnswerToFirstAudioMs(ms: number): void {
     this.#answerToFirstAudio.observe(ms / 1000);
+  }
+
+  observeAnswerToFirstCallerFrameMs(ms: number): void {
+    this.#answerToFirstCallerFrame.observe(ms / 1000);
   }
 
   /** The caller interrupted the agent. */

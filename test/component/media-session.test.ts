@@ -64,13 +64,14 @@ describe('RtpMediaSession (real UDP)', function () {
     agentIn: AgentAudioFormat,
     agentOut: AgentAudioFormat,
     hosts?: { bind: string; advertise: string },
+    extra: { onFirstCallerFrame?: () => void } = {},
   ): Promise<RtpMediaSession> {
     asterisk = new FakeAsteriskRtp();
     const remote = await asterisk.open();
     toAgent.length = 0;
     session = await RtpMediaSession.open(
       { config: config(format, hosts), pool, mediaClock, log: silentLogger() },
-      { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(Buffer.from(b)) },
+      { agentInputFormat: agentIn, agentOutputFormat: agentOut, onCallerAudio: (b) => toAgent.push(Buffer.from(b)), onFirstCallerFrame: extra.onFirstCallerFrame },
     );
     session.start(remote);
     return session;
@@ -107,6 +108,26 @@ describe('RtpMediaSession (real UDP)', function () {
     const f = dominantFrequencyHz(pcm.subarray(1600), 16000);
     assert.ok(Math.abs(f - 1000) < 5, `got ${f} Hz`);
     assert.equal(s.metrics().caller_to_ai.packets, 30);
+  });
+
+  it('the first caller packet that reaches the agent is reported once; the silence filled in before it is not', async () => {
+    let reports = 0;
+    let chunksAtReport = -1;
+    const s = await open('slin', 'pcm_16000', 'pcm_16000', undefined, {
+      onFirstCallerFrame: () => {
+        reports += 1;
+        chunksAtReport = toAgent.length;
+      },
+    });
+    // Nothing from the caller yet: the session fills silence for the agent, which is no caller frame.
+    await waitFor(() => toAgent.length >= 3, { what: 'silence filled for the agent' });
+    assert.equal(reports, 0);
+    const tone = generateTone({ freqHz: 1000, rateHz: 8000, durationMs: 200, amplitude: 8000 });
+    for (let i = 0; i < 10; i++) asterisk.send(s.localAddress, writePcm16BE(tone.subarray(i * 160, (i + 1) * 160)), PT_L16_MONO);
+    await waitFor(() => s.metrics().caller_to_ai.packets >= 10, { what: '10 caller packets' });
+    assert.equal(reports, 1);
+    const first = readPcm16LE(toAgent[chunksAtReport - 1]!);
+    assert.ok(Math.abs(dominantFrequencyHz(first, 16000) - 1000) < 60, 'reported with the first chunk of caller audio');
   });
 
   it('binds EXTERNAL_MEDIA_HOST but gives Asterisk EXTERNAL_MEDIA_ADVERTISE_HOST with the bound port', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -322,6 +323,26 @@ describe('faults: restarts, crashes, Asterisk and ARI outages, shutdown (real As
     const ended = await waitStatus(app.server.info.uri, (await call).id, ['completed', 'failed'], 20_000);
     assert.equal(ended.status, 'completed', JSON.stringify(ended));
     assert.equal(ended.end_reason, 'callee');
+    await pair.expectAriIdle(5000);
+  });
+
+  it('orphans are swept while ARI is up (a release that failed in a teardown): a bridge no call owns goes, a live call keeps everything', async function () {
+    const app = await startApp({ ORPHAN_SWEEP_INTERVAL_S: '1' });
+    const call = await app.calls.startCall({ phoneNumber: `+${pair.numbers.answer()}` }, { id: 'test' });
+    await waitStatus(app.server.info.uri, call.id, ['answered']);
+    const bridges = async (): Promise<string[]> => (await pair.ariGet<{ id: string }[]>('/bridges')).map((b) => b.id);
+    // Two orphans in turn, each named as a call's bridge would be: each one gone proves a sweep ran.
+    for (let i = 0; i < 2; i++) {
+      const orphan = `vg-br-${randomUUID()}`;
+      await pair.ariPost(`/bridges?type=mixing&bridgeId=${orphan}`);
+      await waitFor(async () => !(await bridges()).includes(orphan), { timeoutMs: 10_000, what: `orphan ${orphan} swept` });
+    }
+    const view = await (await fetch(`${app.server.info.uri}/api/calls/${call.id}`)).json() as CallView;
+    assert.equal(view.status, 'answered', 'the live call goes on');
+    assert.ok((await bridges()).includes(`vg-br-${call.id}`), 'its bridge is kept');
+    assert.ok((await pair.ariGet<{ id: string }[]>('/channels')).some((c) => c.id === `vg-em-${call.id}`), 'its ExternalMedia channel is kept');
+    await app.calls.hangupCall(call.id);
+    await waitStatus(app.server.info.uri, call.id, ['completed']);
     await pair.expectAriIdle(5000);
   });
 

@@ -46,6 +46,7 @@ const LINK_EVENTS: Record<LinkEventName, true> = {
   onAgentSignal: true,
   onAgentLineHeard: true,
   onAgentLineCorrected: true,
+  onFirstCallerFrame: true,
 };
 export const LINK_EVENT_NAMES = Object.keys(LINK_EVENTS) as LinkEventName[];
 

@@ -67,6 +67,10 @@ describe('GatewayMetrics', () => {
     const text = await metrics.render();
     assert.match(text, /^voice_gateway_agent_connect_seconds_sum 2\.22$/m);
     assert.match(text, /^voice_gateway_answer_to_first_audio_seconds_count 1$/m);
+    // Answer → first caller frame at the agent: frame-scale buckets.
+    metrics.observeAnswerToFirstCallerFrameMs(15);
+    assert.equal(await valueOf('voice_gateway_answer_to_first_caller_frame_seconds', { le: '0.01' }), 0);
+    assert.equal(await valueOf('voice_gateway_answer_to_first_caller_frame_seconds', { le: '0.02' }), 1);
   });
 
   it('frame issues, interruptions and ARI reconnects', async () => {
