@@ -25,6 +25,7 @@ import type { CampaignStore, LeadAfterAttempt, StoredCampaign, StoredLead } from
 import { isWindowOpen } from './calling-window';
 import { campaignView, countsOf, leadView, openLeads, type CampaignReporter } from './campaign-views';
 import { leadAfterAttempt, outcomeOf } from './lead-outcome';
+import { PassLoop } from '../lifecycle/pass-loop';
 
 /** What the runner needs of the call service (CallService implements it). */
 export interface CampaignDialer {
@@ -67,10 +68,7 @@ export class CampaignRunner {
   /** Outcomes the store refused: written again on the next pass. */
   #unwritten: { attempt: Attempt; status: CallStatus; endReason: string | null }[] = [];
   #subscription: CallEventSubscription | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<void> | undefined;
-  #isWakePending = false;
-  #isRunning = false;
+  readonly #loop = new PassLoop(() => this.#runPass());
   #needsRecovery = true;
 
   constructor(options: CampaignRunnerOptions) {
@@ -80,12 +78,11 @@ export class CampaignRunner {
 
   /** Takes up the stored campaigns (resolving attempts a crash left open) and starts dialling. */
   start(): void {
-    if (this.#isRunning) return;
-    this.#isRunning = true;
+    if (this.#loop.isRunning) return;
     this.#subscription ??= this.#o.bus.subscribe((event) => {
       if (event.type === 'ended') this.#onEnded(event);
     });
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   /** A campaign was created or changed status. */
@@ -106,17 +103,12 @@ export class CampaignRunner {
   }
 
   wake(): void {
-    if (!this.#isRunning) return;
-    if (this.#pass !== undefined) this.#isWakePending = true;
-    else this.#schedule(0);
+    this.#loop.wake();
   }
 
   /** No new calls from here on; the pass running finishes first. Calls placed go on. */
   async stop(): Promise<void> {
-    this.#isRunning = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#pass;
+    await this.#loop.stop();
   }
 
   /** After the calls ended (at shutdown): stops following them and waits for their outcomes to be written. */
@@ -133,21 +125,6 @@ export class CampaignRunner {
     return n;
   }
 
-  #schedule(delayMs: number): void {
-    if (!this.#isRunning) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#pass = this.#runPass().finally(() => {
-        this.#pass = undefined;
-        if (this.#isWakePending) {
-          this.#isWakePending = false;
-          this.#schedule(0);
-        }
-      });
-    }, delayMs);
-  }
-
   /** One look at every campaign. Never rejects. */
   async #runPass(): Promise<void> {
     try {
@@ -160,7 +137,7 @@ export class CampaignRunner {
     } catch (err) {
       this.#o.log.warn({ err }, 'campaign pass failed; retrying');
     }
-    this.#schedule(this.#o.tickMs ?? 1000);
+    this.#loop.next(this.#o.tickMs ?? 1000);
   }
 
   /** Dials what is due for one campaign, then completes it if nothing is left. */
@@ -171,7 +148,7 @@ export class CampaignRunner {
       const free = c.settings.concurrency - this.#inFlightOf(c.id);
       const due = free > 0 ? await this.#o.store.dueLeads(c.id, now, free) : [];
       for (const lead of due) {
-        if (!this.#isRunning || this.#campaigns.get(c.id)?.status !== 'running') break;
+        if (!this.#loop.isRunning || this.#campaigns.get(c.id)?.status !== 'running') break;
         await this.#dial(c, lead);
       }
     }

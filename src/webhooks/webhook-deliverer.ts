@@ -12,6 +12,7 @@
  * it is posted again when the lease ends (timeout + 1 s), with the same event id.
  */
 import type { Logger } from 'pino';
+import { PassLoop } from '../lifecycle/pass-loop';
 import type { OutboxDelivery, WebhookOutbox } from '../store/webhook-outbox';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, signatureHeader } from './signature';
 
@@ -58,10 +59,7 @@ export class WebhookDeliverer {
   readonly #fetch: typeof fetch;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
-  #timer: NodeJS.Timeout | undefined;
-  #pass: Promise<void> | undefined;
-  #isWakePending = false;
-  #isRunning = false;
+  readonly #loop = new PassLoop(() => this.#runPass());
   #lastStatsMs = -Infinity;
   #isOutboxFailing = false;
 
@@ -78,16 +76,13 @@ export class WebhookDeliverer {
   }
 
   start(): void {
-    if (this.#isRunning || this.#stopping.signal.aborted) return;
-    this.#isRunning = true;
-    this.#schedule(0);
+    if (this.#stopping.signal.aborted) return;
+    this.#loop.start();
   }
 
   /** Look at the outbox now (new rows were written, or a delivery finished). */
   wake(): void {
-    if (!this.#isRunning) return;
-    if (this.#pass !== undefined) this.#isWakePending = true;
-    else this.#schedule(0);
+    this.#loop.wake();
   }
 
   /**
@@ -95,31 +90,13 @@ export class WebhookDeliverer {
    * their rows. What was not delivered stays in the outbox for the next start. Idempotent.
    */
   async stop(graceMs = this.#o.timeoutMs): Promise<void> {
-    this.#isRunning = false;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#pass;
+    await this.#loop.stop();
     if (this.#inFlight.size > 0) {
       const grace = setTimeout(() => this.#stopping.abort(), graceMs);
       await Promise.allSettled([...this.#inFlight]);
       clearTimeout(grace);
     }
     this.#stopping.abort();
-  }
-
-  #schedule(delayMs: number): void {
-    if (!this.#isRunning) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#pass = this.#runPass().finally(() => {
-        this.#pass = undefined;
-        if (this.#isWakePending) {
-          this.#isWakePending = false;
-          this.#schedule(0);
-        }
-      });
-    }, delayMs);
   }
 
   /** One look at the outbox. Never rejects. */
@@ -145,7 +122,7 @@ export class WebhookDeliverer {
       }
     }
     await this.#refreshStats();
-    this.#schedule(o.pollMs ?? 1000);
+    this.#loop.next(o.pollMs ?? 1000);
   }
 
   /** One attempt of one row, and its outcome written back. Never rejects. */
