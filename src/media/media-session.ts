@@ -246,6 +246,8 @@ export class RtpMediaSession {
   }
 
   flushPlayout(): void {
+    // An interruption already on the wire may arrive while the link closes: the resamplers are gone.
+    if (this.#closed) return;
     this.#framer.clear();
     this.#ledger.flushed();
     this.#oddByte = undefined;

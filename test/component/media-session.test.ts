@@ -178,6 +178,13 @@ describe('RtpMediaSession (real UDP)', function () {
     assert.deepEqual({ silent: gaps.silentFrames, jumps: gaps.discontinuities.length }, { silent: [], jumps: 0 });
   });
 
+  it('an interruption that arrives while the session closes (flushPlayout after close) is a no-op, not a throw', async () => {
+    const s = await open('slin', 'pcm_16000', 'pcm_24000');
+    s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 24000, durationMs: 200, amplitude: 8000 })));
+    await s.close();
+    assert.doesNotThrow(() => s.flushPlayout());
+  });
+
   it('flushPlayout stops the reply at once: at most the packet in flight follows, then the next reply', async () => {
     const s = await open('slin', 'pcm_16000', 'pcm_16000');
     s.pushAgentAudio(writePcm16LE(generateTone({ freqHz: 440, rateHz: 16000, durationMs: 3000, amplitude: 8000 })));

@@ -37,8 +37,8 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
     await sim.close();
   });
 
-  it("a closed link's record keeps its final counters, even when the periodic report never ran", async function () {
-    const pool = new MediaWorkerPool({
+  function newPool(rtpPortMin: number, statsIntervalMs: number): MediaWorkerPool {
+    return new MediaWorkerPool({
       workers: 1,
       setup: {
         agent: { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT_ID, connectTimeoutMs: 10_000 },
@@ -46,18 +46,22 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
           externalMediaHost: '127.0.0.1',
           externalMediaAdvertiseHost: '127.0.0.1',
           externalMediaFormat: 'slin',
-          rtpPortMin: 47100,
-          rtpPortMax: 47199,
+          rtpPortMin,
+          rtpPortMax: rtpPortMin + 99,
           audioChunkSizeMs: 20,
           resamplerConverter: 'sinc_fastest',
         },
         logLevel: 'silent',
         resamplerMaxIdle: 2,
-        // Longer than the test: only the close itself can bring the counters over.
-        statsIntervalMs: 3_600_000,
+        statsIntervalMs,
       },
       log: pino({ level: 'silent' }),
     });
+  }
+
+  it("a closed link's record keeps its final counters, even when the periodic report never ran", async function () {
+    // Reports less often than the test lasts: only the close itself can bring the counters over.
+    const pool = newPool(47100, 3_600_000);
     try {
       const link = await pool.open('call-1', {}, new AbortController().signal);
       const ignore = (): void => undefined;
@@ -70,6 +74,31 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
       // Every packet the worker counted is one the peer gets (loopback UDP); wait for the last in flight.
       await waitFor(() => received === link.metrics().ai_to_caller.packets, { timeoutMs: 5_000, what: `${link.metrics().ai_to_caller.packets} packets at the peer, have ${received}` });
       assert.ok(link.metrics().ai_to_caller.packets >= 20);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it("a link command that throws in the worker fails that link only; the worker's other link plays on", async function () {
+    const pool = newPool(47200, 200);
+    try {
+      const failures: Error[] = [];
+      const ignore = (): void => undefined;
+      const handlers = { onTranscript: ignore, onInterruption: ignore, onEndCallRequested: ignore, onToolCall: ignore, onAgentClosed: ignore, onFirstPlayout: ignore, onFrameRefused: ignore };
+      const bad = await pool.open('call-bad', {}, new AbortController().signal);
+      bad.setHandlers({ ...handlers, onFailed: (err) => failures.push(err) });
+      const good = await pool.open('call-good', {}, new AbortController().signal);
+      good.setHandlers({ ...handlers, onFailed: (err) => failures.push(err) });
+      // Not an IP address: the RTP endpoint refuses it (a programmer error, thrown).
+      bad.start({ address: 'not-an-address', port: 4000 });
+      good.start({ address: '127.0.0.1', port: (peer.address() as AddressInfo).port });
+      await waitFor(() => failures.length > 0, { timeoutMs: 5_000, what: 'the bad link failed' });
+      assert.match(failures[0]!.message, /IP address/);
+      const before = received;
+      await waitFor(() => received >= before + 10 && good.metrics().ai_to_caller.packets > 0, { timeoutMs: 10_000, what: 'the good link still playing (and reporting)' });
+      assert.equal(failures.length, 1, 'only the bad link failed');
+      assert.equal(pool.stats().restarts, 0, 'the worker did not die');
+      await Promise.all([bad.close(), good.close()]);
     } finally {
       await pool.stop();
     }

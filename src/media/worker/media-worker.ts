@@ -57,7 +57,13 @@ function command(m: Extract<MainToWorker, { t: 'cmd' }>): void {
   const link = links.get(m.linkId);
   if (link === undefined) return; // closed meanwhile: commands to a gone link are no-ops
   const method = link[m.name] as (...args: unknown[]) => void;
-  method.apply(link, m.args);
+  try {
+    method.apply(link, m.args);
+  } catch (err) {
+    // That link's failure, as it would be in-process: the other calls on this worker go on.
+    log.error({ err, command: m.name }, 'link command failed');
+    send({ t: 'event', linkId: m.linkId, name: 'onFailed', args: [toWireError(err)] });
+  }
 }
 
 async function close(m: Extract<MainToWorker, { t: 'close' }>): Promise<void> {
@@ -75,6 +81,12 @@ async function drain(m: Extract<MainToWorker, { t: 'drain' }>): Promise<void> {
   await links.get(m.linkId)?.drainPlayout(m.timeoutMs);
   send({ t: 'done', reqId: m.reqId });
 }
+
+// As on the main thread (src/index.ts): a stray rejection is one operation's failure, not a reason
+// to end every call this worker carries. Lint keeps this idle.
+process.on('unhandledRejection', (reason) => {
+  log.error({ err: reason }, 'unhandled promise rejection in a media worker (a bug: every promise should be handled)');
+});
 
 port.on('message', (m: MainToWorker) => {
   const failed = (err: unknown): void => log.error({ err, type: m.t }, 'media worker request failed');
