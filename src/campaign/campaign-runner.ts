@@ -133,7 +133,10 @@ export class CampaignRunner {
       this.#unwritten = [];
       for (const u of unwritten) await this.#finish(u.attempt, u.status, u.endReason);
       const now = this.#nowMs();
-      await Promise.all([...this.#campaigns.values()].map((c) => this.#serve(c.id, now)));
+      // Settled, not all: a campaign whose store write failed must not end the pass while the others
+      // still dial from what they read (the next pass would read the same leads again).
+      const served = await Promise.allSettled([...this.#campaigns.values()].map((c) => this.#serve(c.id, now)));
+      for (const r of served) if (r.status === 'rejected') this.#o.log.warn({ err: r.reason }, 'campaign pass failed; retrying');
     } catch (err) {
       this.#o.log.warn({ err }, 'campaign pass failed; retrying');
     }
@@ -158,8 +161,9 @@ export class CampaignRunner {
   async #dial(c: StoredCampaign, lead: StoredLead): Promise<void> {
     const o = this.#o;
     const attempt: Attempt = { campaignId: c.id, row: lead.row, attempt: lead.attempts + 1, callId: (o.newCallId ?? randomUUID)() };
-    // Stored before the call exists: after a crash the attempt is found, never dialled twice.
-    await o.store.beginAttempt({ ...attempt, startedMs: this.#nowMs() });
+    // Stored before the call exists: after a crash the attempt is found, never dialled twice. Refused
+    // when the lead was dialled or cancelled since this pass read it.
+    if (!(await o.store.beginAttempt({ ...attempt, startedMs: this.#nowMs() }))) return;
     this.#inFlight.set(attempt.callId, attempt);
     try {
       await o.dialer.startCall(requestOf(c, lead, attempt.callId), { id: c.requesterId });
@@ -168,7 +172,13 @@ export class CampaignRunner {
       if (!this.#inFlight.delete(attempt.callId)) return;
       if (err instanceof PolicyError) {
         o.log.info({ campaignId: c.id, row: lead.row, code: err.code }, 'campaign lead refused by policy');
-        await this.#settle(attempt, { state: 'failed', reason: 'refused', nextAttemptMs: null }, 'refused');
+        try {
+          await this.#settle(attempt, { state: 'failed', reason: 'refused', nextAttemptMs: null }, 'refused');
+        } catch (writeErr) {
+          // As below: the attempt stays open in the store (lead `calling`); recovery settles it.
+          this.#needsRecovery = true;
+          throw writeErr;
+        }
         return;
       }
       // Not placed (capacity, a rate limit, ARI down, the store): as if not tried, due again later.

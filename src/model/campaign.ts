@@ -17,6 +17,11 @@ export const CAMPAIGN_STATUSES = ['running', 'paused', 'completed', 'cancelled']
  */
 export type LeadState = 'pending' | 'calling' | 'waiting' | 'completed' | 'failed' | 'cancelled';
 export const LEAD_STATES = ['pending', 'calling', 'waiting', 'completed', 'failed', 'cancelled'] as const satisfies readonly LeadState[];
+
+/** A lead that may be dialled when due: not yet called, or waiting for its retry. */
+export function isAwaitingCall(state: LeadState): boolean {
+  return state === 'pending' || state === 'waiting';
+}
 export const FINAL_LEAD_STATES: readonly LeadState[] = ['completed', 'failed', 'cancelled'];
 
 /**

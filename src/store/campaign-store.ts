@@ -12,7 +12,7 @@
  * Implementations: MemoryCampaignStore (below), SqliteCampaignStore. All methods are asynchronous
  * and reject when the store cannot be written or read.
  */
-import type { CampaignSettings, CampaignStatus, LeadReason, LeadState } from '../model/campaign';
+import { isAwaitingCall, type CampaignSettings, type CampaignStatus, type LeadReason, type LeadState } from '../model/campaign';
 import type { MemoryWebhookOutbox, OutboxEvent } from './webhook-outbox';
 
 export interface StoredCampaign {
@@ -74,8 +74,13 @@ export interface CampaignStore {
   /** Leads by row, after `afterRow`, optionally in one state. */
   listLeads(campaignId: string, query: { state?: LeadState; afterRow?: number; limit: number }): Promise<StoredLead[]>;
   getLead(campaignId: string, row: number): Promise<StoredLead | undefined>;
-  /** Before dialling: the attempt (with the call id it will use) is recorded and the lead is `calling`. */
-  beginAttempt(attempt: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<void>;
+  /**
+   * Before dialling: the attempt (with the call id it will use) is recorded and the lead is
+   * `calling`, in one step and only if the lead still awaits exactly this attempt (`pending` or
+   * `waiting`, `attempt - 1` attempts so far). False, with nothing written, otherwise: someone
+   * dialled or cancelled it since it was read, and it must not be dialled.
+   */
+  beginAttempt(attempt: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<boolean>;
   /** The attempt's call ended with `outcome`; the lead moves on as `lead` says. */
   finishAttempt(
     end: { campaignId: string; row: number; callId: string; outcome: string; endedMs: number; lead: LeadAfterAttempt },
@@ -170,9 +175,12 @@ export class MemoryCampaignStore implements CampaignStore {
     return l === undefined ? undefined : structuredClone(l);
   }
 
-  async beginAttempt(a: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<void> {
+  async beginAttempt(a: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<boolean> {
+    const lead = this.#leads.get(a.campaignId)?.get(a.row);
+    if (lead === undefined || !isAwaitingCall(lead.state) || lead.attempts !== a.attempt - 1) return false;
     this.#update(a.campaignId, a.row, (l) => ({ ...l, state: 'calling', attempts: a.attempt, nextAttemptMs: null, callIds: [...l.callIds, a.callId] }));
     this.#attempts.push({ ...a, outcome: null, endedMs: null });
+    return true;
   }
 
   async finishAttempt(

@@ -4,7 +4,7 @@
  * webhooks insert their outbox rows in it (src/store/campaign-store.ts has the contract).
  */
 import type Database from 'better-sqlite3';
-import type { CampaignSettings, CampaignStatus, LeadReason, LeadState } from '../model/campaign';
+import { isAwaitingCall, type CampaignSettings, type CampaignStatus, type LeadReason, type LeadState } from '../model/campaign';
 import type { CampaignStore, LeadAfterAttempt, StoredAttempt, StoredCampaign, StoredLead } from './campaign-store';
 import type { OutboxEvent } from './webhook-outbox';
 
@@ -134,13 +134,15 @@ export class SqliteCampaignStore implements CampaignStore {
     return r === undefined ? undefined : fromLeadRow(r);
   }
 
-  async beginAttempt(a: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<void> {
-    this.#tx(() => {
+  async beginAttempt(a: Omit<StoredAttempt, 'outcome' | 'endedMs'>): Promise<boolean> {
+    return this.#tx(() => {
       const lead = this.#s.selectLead.get(a.campaignId, a.row);
       if (lead === undefined) throw new Error(`campaign ${a.campaignId} has no lead ${a.row}`);
+      if (!isAwaitingCall(lead.state as LeadState) || lead.attempts !== a.attempt - 1) return false;
       const callIds = [...(JSON.parse(lead.call_ids) as string[]), a.callId];
       this.#s.updateLead.run({ ...lead, state: 'calling', attempts: a.attempt, next_attempt_ms: null, call_ids: JSON.stringify(callIds) });
       this.#s.insertAttempt.run({ call_id: a.callId, campaign_id: a.campaignId, lead_row: a.row, attempt: a.attempt, started_ms: a.startedMs, outcome: null, ended_ms: null });
+      return true;
     });
   }
 
@@ -185,8 +187,8 @@ export class SqliteCampaignStore implements CampaignStore {
     return Number(this.#s.cancelLeads.run(campaignId).changes);
   }
 
-  #tx(fn: () => void): void {
-    this.#db.transaction(fn).immediate();
+  #tx<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
   }
 }
 

@@ -73,6 +73,23 @@ for (const [name, create] of stores) {
       assert.equal((await s.outbox.stats()).pending, 2);
     });
 
+    it('an attempt begins only for a lead that still awaits it: the same attempt again, a stale one, or a cancelled lead write nothing', async () => {
+      assert.equal(await s.campaigns.beginAttempt({ campaignId: 'c1', row: 1, attempt: 1, callId: 'call-1', startedMs: 2000 }), true);
+      // A second pass that read the lead before the first dialled it.
+      assert.equal(await s.campaigns.beginAttempt({ campaignId: 'c1', row: 1, attempt: 1, callId: 'call-2', startedMs: 2001 }), false);
+      await s.campaigns.finishAttempt({ campaignId: 'c1', row: 1, callId: 'call-1', outcome: 'busy', endedMs: 3000, lead: { state: 'waiting', reason: 'busy', nextAttemptMs: 4000 } });
+      // Waiting again, but an attempt number read before the first one ended is stale.
+      assert.equal(await s.campaigns.beginAttempt({ campaignId: 'c1', row: 1, attempt: 1, callId: 'call-3', startedMs: 5000 }), false);
+      assert.equal(await s.campaigns.cancelLeads('c1', 5000), 2);
+      assert.equal(await s.campaigns.beginAttempt({ campaignId: 'c1', row: 3, attempt: 1, callId: 'call-4', startedMs: 5001 }), false);
+      const leads = await s.campaigns.listLeads('c1', { limit: 10 });
+      assert.deepEqual(leads.map((l) => [l.row, l.state, l.attempts, l.callIds]), [
+        [1, 'cancelled', 1, ['call-1']],
+        [3, 'cancelled', 0, []],
+      ]);
+      assert.deepEqual((await s.campaigns.openAttempts()).map((a) => a.callId), []);
+    });
+
     it('a voided attempt is as if it had not begun', async () => {
       await s.campaigns.beginAttempt({ campaignId: 'c1', row: 3, attempt: 1, callId: 'call-x', startedMs: 2000 });
       await s.campaigns.voidAttempt({ campaignId: 'c1', row: 3, callId: 'call-x', nextAttemptMs: 7000 });
