@@ -73,6 +73,8 @@ export class App {
   #mediaClock: MediaClock | undefined;
   #workers: MediaWorkerPool | undefined;
   #orphanSweep: NodeJS.Timeout | undefined;
+  /** The orphan sweep under way, awaited by stop() before ARI closes. */
+  #sweeping: Promise<void> | undefined;
   readonly #policy: DestinationPolicy;
   readonly #outbox: WebhookOutbox | undefined;
   readonly #deliverer: WebhookDeliverer | undefined;
@@ -343,14 +345,12 @@ export class App {
   #startOrphanSweep(): void {
     const everyMs = this.config.orphanSweepIntervalMs;
     if (everyMs === 0) return;
-    let isSweeping = false;
     this.#orphanSweep = setInterval(() => {
-      if (isSweeping || !this.ari.isConnected) return;
-      isSweeping = true;
-      this.calls
+      if (this.#sweeping !== undefined || !this.ari.isConnected) return;
+      this.#sweeping = this.calls
         .sweepOrphans()
         .catch((err: unknown) => this.log.warn({ err }, 'orphan sweep failed'))
-        .finally(() => (isSweeping = false));
+        .finally(() => (this.#sweeping = undefined));
     }, everyMs);
     this.#orphanSweep.unref();
   }
@@ -382,6 +382,7 @@ export class App {
     if (this.#phase !== 'started') return;
     this.#phase = 'stopping';
     clearInterval(this.#orphanSweep);
+    await this.#sweeping;
     // Campaigns dial no more; then new calls get 503 at once (in a cluster: go to the other
     // nodes), and the API stays up during the grace period so their progress can be read.
     await this.#campaignRunner?.stop();

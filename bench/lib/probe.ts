@@ -5,9 +5,9 @@
  *   one sample = RtpEndpoint parse → RtpMediaSession decode → resample → encode → chunk →
  *   AgentClient.sendAudio (base64, JSON, ws frame) for one 20 ms packet. Also the packets'
  *   inter-arrival time per socket (what the far end's pacing looks like from here).
- * - outbound tick: a Clock handed to RtpMediaSession (its `MediaSessionDeps.clock` hook) whose
- *   timers time their callback: Pacer tick → framer read → encode → buildRtp → socket.send.
- *   The same clock records how late each timer fired against the delay asked for.
+ * - outbound tick: a Clock handed to the MediaClock whose timers time their callback: one slot of
+ *   the clock, over every session on it (framer read → encode into the packet ring → socket.send,
+ *   for each). The same clock records how late each timer fired against the delay asked for.
  * - outbound agent audio: every `ws` 'message' emit that ended in `pushAgentAudio`, i.e. JSON
  *   parse → base64 decode → watermark → decode → resample → framer write, normalized per 20 ms
  *   of audio carried.

@@ -75,7 +75,7 @@ export class Call extends SafeEmitter<CallEvents> {
     return this.#channelId;
   }
 
-  /** True once its call leg exists in Asterisk: the originate was accepted, or the call came in. */
+  /** True once its call leg exists in Asterisk: created in Stasis (outbound), or the call came in. */
   get hasChannel(): boolean {
     return this.#hasChannel;
   }

@@ -47,7 +47,7 @@ export interface MediaSessionDeps {
   /** The thread's playout clock: every session's 20 ms slots come from it. */
   mediaClock: MediaClock;
   log: Logger;
-  /** Monotonic time (silence fill for the agent); default performance.now. */
+  /** Monotonic time (silence fill for the agent, what the caller heard); default performance.now. */
   clock?: Clock;
 }
 

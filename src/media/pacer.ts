@@ -85,7 +85,7 @@ type PacerState = 'idle' | 'running' | 'stopped';
 
 /**
  * Sends one frame per interval from `pull` to `send`. `start()` once; `stop()` clears the timer
- * and is idempotent. The owner (the call) must `stop()` it.
+ * and is idempotent. Its owner (the thread's MediaClock) must `stop()` it.
  */
 export class Pacer<T> {
   readonly intervalMs: number;

@@ -1,5 +1,5 @@
 /**
- * Campaigns in the call database (schema version 7 of src/store/sqlite-call-store.ts): one row per
+ * Campaigns in the call database (schema version 8 of src/store/sqlite-call-store.ts): one row per
  * campaign, per lead and per call attempt. Each method is one transaction; those that report to
  * webhooks insert their outbox rows in it (src/store/campaign-store.ts has the contract).
  */

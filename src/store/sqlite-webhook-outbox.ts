@@ -1,5 +1,5 @@
 /**
- * The webhook outbox in the call database (table `webhook_outbox`, schema version 6 of
+ * The webhook outbox in the call database (table `webhook_outbox`, schema version 7 of
  * src/store/sqlite-call-store.ts). Rows are inserted by the call store's own write transaction
  * (`add`, synchronous, inside it), so an event lands with the record change it reports or not at
  * all; delivery state changes are single-row updates. See src/store/webhook-outbox.ts for the
