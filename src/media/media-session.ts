@@ -116,6 +116,8 @@ export class RtpMediaSession {
   #callerFrame = new Int16Array(SAMPLES_PER_FRAME_8K);
   /** That frame at the agent's input rate. */
   #callerAtAgentRate = new Int16Array(0);
+  /** Agent audio resampled to 8 kHz, until the framer has copied it. */
+  #agentAt8k = new Int16Array(0);
   #isStarted = false;
   #hasForwardedCaller = false;
   #isCallerAudioStopped = false;
@@ -235,7 +237,7 @@ export class RtpMediaSession {
       for (let i = 0; i < bytes.length; i++) samples[i] = bytes[i]!;
     } else {
       const decoded = this.#agentOut.encoding === 'ulaw' ? decodeUlaw(bytes) : this.#readPcmLE(bytes);
-      samples = this.#resample(this.#fromAgent, decoded);
+      samples = this.#atTelephonyRate(decoded);
     }
     const dropped = this.#framer.write(samples);
     if (dropped > 0) this.#metrics.errors += 1;
@@ -447,10 +449,14 @@ export class RtpMediaSession {
     if (this.#metrics.ai_to_caller.packets === 1) this.#options.onFirstPlayout?.();
   }
 
-  #resample(resampler: Resampler | undefined, samples: Int16Array): Int16Array {
-    if (!resampler || resampler.isPassThrough) return samples;
+  /** Agent audio at 8 kHz, in the session's scratch: the framer copies it before the next call. */
+  #atTelephonyRate(decoded: Int16Array): Int16Array {
+    const resampler = this.#fromAgent;
+    if (resampler === undefined || resampler.isPassThrough) return decoded;
+    const room = resampler.maxOutputSamples(decoded.length);
+    if (this.#agentAt8k.length < room) this.#agentAt8k = new Int16Array(room);
     this.#metrics.resampling_ops += 1;
-    return resampler.process(samples);
+    return this.#agentAt8k.subarray(0, resampler.processInto(decoded, this.#agentAt8k));
   }
 
   /** s16le with a chunk boundary that may split a sample: keep the odd byte for the next chunk. */
