@@ -51,8 +51,10 @@ export interface AgentConnectHost {
   /**
    * Opens a conversation and joins its ExternalMedia channel (named for `generation`) to the
    * call's bridge, registering every release on `disposers`; `signal` aborts this attempt only.
+   * `answered` resolves when the call is answered: the caller's audio is kept from then on, also
+   * while the agent still connects (src/media/caller-audio-hold.ts).
    */
-  open(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg>;
+  open(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<void>): Promise<AgentLeg>;
   /** The conversation's disposer stack: each attempt gets a child of it. */
   readonly disposers: DisposerStack;
   isUnanswered(): boolean;
@@ -67,6 +69,8 @@ export interface AgentConnectHost {
 
 interface ConnectAttempt {
   readonly generation: number;
+  /** Resolves the attempt's `answered` (AgentConnectHost.open). */
+  readonly answer: () => void;
   readonly leg: Promise<AgentLeg>;
   readonly abort: AbortController;
   readonly disposers: DisposerStack;
@@ -113,16 +117,23 @@ export class AgentConnect {
    * is there (only when it opens now: see the top of this file).
    */
   atAnswer(): { leg: Promise<AgentLeg>; hasRingback: boolean } {
-    if (this.#attempt !== undefined) return { leg: this.#attempt.leg, hasRingback: false };
-    return { leg: this.#open().leg, hasRingback: true };
+    if (this.#attempt !== undefined) {
+      this.#attempt.answer();
+      return { leg: this.#attempt.leg, hasRingback: false };
+    }
+    const attempt = this.#open();
+    attempt.answer();
+    return { leg: attempt.leg, hasRingback: true };
   }
 
   #open(): ConnectAttempt {
     const generation = ++this.#generations;
     const abort = new AbortController();
     const disposers = this.#host.disposers.child(`agent-${generation}`);
-    const state = { generation, abort, disposers, isParked: false };
-    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers);
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const state = { generation, answer, abort, disposers, isParked: false };
+    const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers, answered);
     const attempt: ConnectAttempt = Object.assign(state, { leg });
     leg.catch(() => undefined); // reported by whoever waits for it
     this.#attempt = attempt;

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import type { CallControl } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import type { DisposerStack } from '../lifecycle/disposer-stack';
-import type { AgentConnectRequest, AgentLineCorrection, AgentLineHeard, AgentSignal, AgentToolCall, ConversationLink, LinkOpener } from '../media/conversation-link';
+import type { AgentConnectRequest, AgentLineCorrection, AgentLineHeard, AgentSignal, AgentToolCall, ConversationLink, EarlyMedia, LinkOpener } from '../media/conversation-link';
 import type { BridgeMetrics } from '../model/call-view';
 import { whileCurrent } from './agent-connect';
 import { runAgentTool, type AgentToolHost } from './agent-tools';
@@ -90,10 +90,10 @@ export class CallConversation {
    * conversation's stack; the whole stack when not given). Rejects with AgentConnectionError, also
    * when the call ended (or `disposers` was released) meanwhile.
    */
-  async open(request: AgentConnectRequest, signal: AbortSignal, disposers: DisposerStack = this.#disposers): Promise<ConversationLink> {
+  async open(request: AgentConnectRequest, signal: AbortSignal, disposers: DisposerStack = this.#disposers, early?: EarlyMedia): Promise<ConversationLink> {
     const h = this.#host;
     const startedMs = performance.now();
-    const link = await h.openLink(h.callId, request, signal);
+    const link = await h.openLink(h.callId, request, signal, early);
     // Registered before anything else can fail; runs at once if the call already ended.
     disposers.defer('link', () => link.close(1000, 'call ended'));
     if (disposers.isDisposed) throw new AgentConnectionError('CALL_ENDED', 'call ended while the agent connected');
@@ -129,9 +129,11 @@ export class CallConversation {
       onAgentSignal: (signal) => h.report.agentSignal(signal),
       onAgentLineHeard: (report) => h.report.lineHeard(report),
       onAgentLineCorrected: (correction) => h.report.lineCorrected(correction),
-      onFirstCallerFrame: () => {
+      onFirstCallerFrame: (atEpochMs) => {
+        // The frame's arrival in the link's thread, not this report's: a media worker's message
+        // waits behind whatever this thread is doing.
         const answeredAtMs = h.answeredAtMs();
-        if (answeredAtMs !== undefined) h.report.firstCallerFrame(performance.now() - answeredAtMs);
+        if (answeredAtMs !== undefined) h.report.firstCallerFrame(atEpochMs - (performance.timeOrigin + answeredAtMs));
       },
     }));
     if (h.isUnanswered()) {

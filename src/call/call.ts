@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/ari-events';
+import type { ExternalMediaAddress } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
 import { SafeEmitter } from '../lifecycle/safe-emitter';
@@ -209,12 +210,25 @@ export class Call extends SafeEmitter<CallEvents> {
 
   // ---- parts -------------------------------------------------------------------------------
 
-  /** One AGENT_CONNECT attempt: the link, then its ExternalMedia channel in the call's bridge. */
-  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack): Promise<AgentLeg> {
+  /**
+   * One AGENT_CONNECT attempt: the link and its ExternalMedia channel in the call's bridge. The
+   * channel joins as soon as the link's RTP endpoint is bound, while the agent still connects, and
+   * the caller's audio from the answer on is kept for the agent (docs/architecture.md#the-caller-is-heard-from-the-answer).
+   */
+  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<void>): Promise<AgentLeg> {
     const { control, router, settings } = this.#deps;
     const request = agentRequestOf(this.#facts.request, settings.agentUserId);
-    const link = await this.#conversation.open(request, signal, disposers);
-    this.#facts.conversationId = link.conversationId;
+    let onLocalAddress!: (address: string) => void;
+    const localAddress = new Promise<string>((resolve) => (onLocalAddress = resolve));
+    let onJoined!: (remote: ExternalMediaAddress) => void;
+    const joined = new Promise<ExternalMediaAddress>((resolve) => (onJoined = resolve));
+    const opening = this.#conversation.open(request, signal, disposers, {
+      onLocalAddress,
+      answered: Promise.all([joined, answered]).then(([remote]) => remote),
+    });
+    opening.catch(() => undefined); // awaited below, after the media joined
+    // An opener without early media (a test's) gives its address only with the link.
+    const address = await Promise.race([localAddress, opening.then((link) => link.localRtpAddress)]);
     await this.#placed;
     const remote = await joinAgentMedia({
       control,
@@ -224,15 +238,18 @@ export class Call extends SafeEmitter<CallEvents> {
       format: settings.externalMediaFormat,
       callId: this.id,
       generation,
-      localRtpAddress: link.localRtpAddress,
+      localRtpAddress: address,
       isEnding: () => this.#isEnding() || disposers.isDisposed,
     });
+    if (remote !== undefined) onJoined(remote);
+    const link = await opening;
+    this.#facts.conversationId = link.conversationId;
     return { link, remote, generation };
   }
 
   #createConnect(): AgentConnect {
     return new AgentConnect(this.#deps.settings.agentConnect ?? { mode: 'ringing' }, {
-      open: (generation, signal, disposers) => this.#openAgentLeg(generation, signal, disposers),
+      open: (generation, signal, disposers, answered) => this.#openAgentLeg(generation, signal, disposers, answered),
       disposers: this.#conversationDisposers,
       isUnanswered: () => isUnansweredState(this.#state),
       timer: (label, ms, fn) => this.#timer(label, ms, fn),

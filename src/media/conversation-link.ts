@@ -78,8 +78,12 @@ export interface ConversationLinkHandlers {
   onAgentSignal?(signal: AgentSignal): void;
   /** What the caller heard of an agent line: in full, or cut after some ms (and characters). */
   onAgentLineHeard?(report: AgentLineHeard): void;
-  /** The first caller audio after the answer went to the agent. */
-  onFirstCallerFrame?(): void;
+  /**
+   * The first caller audio after the answer reached the link, bound for the agent (sent, or kept
+   * until the agent is connected); `atEpochMs` is when (performance.timeOrigin + now(): comparable
+   * across threads).
+   */
+  onFirstCallerFrame?(atEpochMs: number): void;
   /** The agent corrected a line after a barge-in: its text is what the line became. */
   onAgentLineCorrected?(correction: AgentLineCorrection): void;
 }
@@ -119,10 +123,25 @@ export interface ConversationLink {
 }
 
 /**
- * Opens the link of call `callId`; rejects with AgentConnectionError (or a media error) and leaves
- * nothing open. `signal` aborts the attempt.
+ * The media path ahead of the agent (docs/architecture.md#the-caller-is-heard-from-the-answer):
+ * the link binds its RTP endpoint first and says where, so the ExternalMedia channel joins the
+ * call's bridge while the agent still connects; once `answered` resolves (the phone answered, with
+ * Asterisk's address for our RTP) the caller's audio is kept, and sent to the agent in order the
+ * moment it is connected. A callee who speaks first ("Hello?") is heard whole, however long the
+ * agent takes.
  */
-export type LinkOpener = (callId: string, request: AgentConnectRequest, signal: AbortSignal) => Promise<ConversationLink>;
+export interface EarlyMedia {
+  /** The RTP endpoint is bound, before the agent connects: host:port for ExternalMedia. */
+  onLocalAddress(localRtpAddress: string): void;
+  /** Resolves when the far end answered and our RTP goes to `remote`; may never resolve. */
+  readonly answered: Promise<{ address: string; port: number }>;
+}
+
+/**
+ * Opens the link of call `callId`; rejects with AgentConnectionError (or a media error) and leaves
+ * nothing open. `signal` aborts the attempt. With `early`, the media path opens before the agent.
+ */
+export type LinkOpener = (callId: string, request: AgentConnectRequest, signal: AbortSignal, early?: EarlyMedia) => Promise<ConversationLink>;
 
 /** Counters of a link that has not moved audio yet. */
 export function emptyBridgeMetrics(): BridgeMetrics {

@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import { connectAgent, type AgentConnectorOptions } from '../agent/agent-connector';
 import type { AgentClient } from '../agent/agent-client';
 import type { BridgeMetrics } from '../model/call-view';
-import type { AgentConnectRequest, ConversationLink, ConversationLinkHandlers, LinkOpener } from './conversation-link';
-import { RtpMediaSession, type MediaSessionDeps } from './media-session';
+import { CallerAudioHold } from './caller-audio-hold';
+import type { AgentConnectRequest, ConversationLink, ConversationLinkHandlers, EarlyMedia, LinkOpener } from './conversation-link';
+import { advertisedRtpAddress, RtpMediaSession, type MediaSessionDeps } from './media-session';
 
 /** What a link in this thread needs: how to reach the agent, and the media settings and pool. */
 export interface LocalLinkDeps {
@@ -16,7 +17,7 @@ export interface LocalLinkDeps {
 
 /** Opens links whose agent socket and media run on this thread (the in-process mode). */
 export function createLocalLinkOpener(deps: LocalLinkDeps): LinkOpener {
-  return (callId, request, signal) => LocalLink.open(deps, callId, request, signal);
+  return (callId, request, signal, early) => LocalLink.open(deps, callId, request, signal, early);
 }
 
 /**
@@ -30,6 +31,8 @@ export class LocalLink implements ConversationLink {
   readonly #log: Logger;
   #handlers: ConversationLinkHandlers | undefined;
   #hasPlayedOut = false;
+  /** The first caller frame's arrival, kept for setHandlers when it came before (audio kept while the agent connected). */
+  #firstCallerAtEpochMs: number | undefined;
   #closed: Promise<void> | undefined;
 
   private constructor(client: AgentClient, media: RtpMediaSession, log: Logger) {
@@ -38,9 +41,26 @@ export class LocalLink implements ConversationLink {
     this.#log = log;
   }
 
-  static async open(deps: LocalLinkDeps, callId: string, request: AgentConnectRequest, signal: AbortSignal): Promise<LocalLink> {
+  /**
+   * The RTP endpoint first (its address goes to `early` at once), then the agent, then the media
+   * session on that endpoint, started with the caller audio kept since the answer, if it came.
+   */
+  static async open(deps: LocalLinkDeps, callId: string, request: AgentConnectRequest, signal: AbortSignal, early?: EarlyMedia): Promise<LocalLink> {
     const log = deps.log.child({ callId });
-    const client = await connectAgent(deps.agent, request, signal, log);
+    const endpoint = await RtpMediaSession.openEndpoint({ ...deps.media, log });
+    const hold = new CallerAudioHold(endpoint);
+    let client: AgentClient;
+    try {
+      if (early !== undefined) {
+        early.answered.then((remote) => hold.answer(remote), () => undefined);
+        early.onLocalAddress(advertisedRtpAddress(deps.media.config.externalMediaAdvertiseHost, endpoint.localPort));
+      }
+      client = await connectAgent(deps.agent, request, signal, log);
+    } catch (err) {
+      hold.release();
+      await endpoint.close();
+      throw err;
+    }
     let link: LocalLink | undefined;
     try {
       const media = await RtpMediaSession.open(
@@ -55,12 +75,18 @@ export class LocalLink implements ConversationLink {
           onLineHeard: (report) => {
             if (link !== undefined) link.#handlers?.onAgentLineHeard?.(report);
           },
-          onFirstCallerFrame: () => {
-            if (link !== undefined) link.#handlers?.onFirstCallerFrame?.();
+          onFirstCallerFrame: (atEpochMs) => {
+            if (link !== undefined) link.#onFirstCallerFrame(atEpochMs);
           },
         },
+        endpoint,
       );
       link = new LocalLink(client, media, log);
+      const held = hold.release();
+      if (held.remote !== undefined) {
+        if (held.dropped > 0) log.warn({ dropped: held.dropped }, 'caller audio kept while the agent connected overflowed; the oldest was dropped');
+        media.startWithHeld(held.remote, held);
+      }
       deps.onOpened?.({ client, media });
       return link;
     } catch (err) {
@@ -113,6 +139,7 @@ export class LocalLink implements ConversationLink {
     client.on('close', (e) => h.onAgentClosed(e.code, e.reason, e.initiatedBy));
     client.resumeEvents();
     if (this.#hasPlayedOut) h.onFirstPlayout();
+    if (this.#firstCallerAtEpochMs !== undefined) h.onFirstCallerFrame?.(this.#firstCallerAtEpochMs);
   }
 
   start(remote: { address: string; port: number }): void {
@@ -154,5 +181,10 @@ export class LocalLink implements ConversationLink {
     if (this.#hasPlayedOut) return;
     this.#hasPlayedOut = true;
     this.#handlers?.onFirstPlayout();
+  }
+
+  #onFirstCallerFrame(atEpochMs: number): void {
+    if (this.#handlers === undefined) this.#firstCallerAtEpochMs = atEpochMs;
+    else this.#handlers.onFirstCallerFrame?.(atEpochMs);
   }
 }

@@ -11,6 +11,7 @@ import { systemClock, type Clock, type PacerTick } from './pacer';
 import { MAX_CATCH_UP_SLOTS, type MediaClock, type MediaClockMembership } from './media-clock';
 import { PlayoutLedger, type AgentLineHeard, type ChunkAlignment } from './playout-ledger';
 import { RtpEndpoint } from '../rtp/rtp-endpoint';
+import { epochNowMs, type HeldCallerAudio } from './caller-audio-hold';
 import { RtpReceiveStats, RtpSender } from '../rtp/sequencer';
 import type { ConverterName } from '../audio/resampler';
 import type { ExternalMediaFormat } from '../audio/frame';
@@ -62,8 +63,11 @@ export interface MediaSessionOptions {
   onCallerAudio(bytes: Buffer): void;
   /** The first agent audio packet left for the caller (once per session). */
   onFirstPlayout?(): void;
-  /** The first caller packet after `start` went to the agent (once per session). */
-  onFirstCallerFrame?(): void;
+  /**
+   * The first caller packet after `start` went to the agent (once per session); `atEpochMs` is
+   * when it arrived (epochNowMs), which for audio kept while the agent connected is earlier.
+   */
+  onFirstCallerFrame?(atEpochMs: number): void;
   /** What the caller heard of an agent line, once known (src/media/playout-ledger.ts). */
   onLineHeard?(report: AgentLineHeard): void;
 }
@@ -120,6 +124,8 @@ export class RtpMediaSession {
   #agentAt8k = new Int16Array(0);
   #isStarted = false;
   #hasForwardedCaller = false;
+  /** When the first caller audio arrived, if before the session existed (startWithHeld). */
+  #firstCallerAtEpochMs: number | undefined;
   #isCallerAudioStopped = false;
   #lastInboundMs = 0;
   #drainWaiters: (() => void)[] = [];
@@ -168,14 +174,23 @@ export class RtpMediaSession {
     });
   }
 
-  /** Binds the RTP socket and takes the resamplers this format pair needs. */
-  static async open(deps: MediaSessionDeps, options: MediaSessionOptions): Promise<RtpMediaSession> {
+  /** Binds this call's RTP socket on EXTERNAL_MEDIA_HOST in [RTP_PORT_MIN, RTP_PORT_MAX]. */
+  static openEndpoint(deps: Pick<MediaSessionDeps, 'config' | 'log'>): Promise<RtpEndpoint> {
+    const { config } = deps;
+    return RtpEndpoint.open({ host: config.externalMediaHost, portMin: config.rtpPortMin, portMax: config.rtpPortMax, log: deps.log });
+  }
+
+  /**
+   * Takes the resamplers this format pair needs, on `endpoint` (bound already, its ownership passes
+   * to the session, also when this rejects) or on a socket bound now.
+   */
+  static async open(deps: MediaSessionDeps, options: MediaSessionOptions, bound?: RtpEndpoint): Promise<RtpMediaSession> {
     const { config, pool } = deps;
-    const agentIn = mustParse(options.agentInputFormat);
-    const agentOut = mustParse(options.agentOutputFormat);
-    const endpoint = await RtpEndpoint.open({ host: config.externalMediaHost, portMin: config.rtpPortMin, portMax: config.rtpPortMax, log: deps.log });
+    const endpoint = bound ?? (await RtpMediaSession.openEndpoint(deps));
     const taken: Resampler[] = [];
     try {
+      const agentIn = mustParse(options.agentInputFormat);
+      const agentOut = mustParse(options.agentOutputFormat);
       const isUlaw = config.externalMediaFormat === 'ulaw';
       const toAgent =
         isUlaw && options.agentInputFormat === 'ulaw_8000' ? undefined : await pool.acquire(TELEPHONY_RATE_HZ, agentIn.sampleRateHz, config.resamplerConverter);
@@ -196,8 +211,7 @@ export class RtpMediaSession {
    * socket bound on EXTERNAL_MEDIA_HOST. The two differ behind NAT or across a Docker network.
    */
   get localAddress(): string {
-    const host = this.#advertiseHost;
-    return host.includes(':') ? `[${host}]:${this.#endpoint.localPort}` : `${host}:${this.#endpoint.localPort}`;
+    return advertisedRtpAddress(this.#advertiseHost, this.#endpoint.localPort);
   }
 
   get playoutQueuedMs(): number {
@@ -225,6 +239,17 @@ export class RtpMediaSession {
         this.#log.error({ err }, 'playout stopped by an error');
       },
     });
+  }
+
+  /**
+   * start(), then the caller audio kept since the answer while the agent connected
+   * (src/media/caller-audio-hold.ts), in arrival order, before anything newer.
+   */
+  startWithHeld(remote: { address: string; port: number }, held: HeldCallerAudio): void {
+    if (this.#isStarted || this.#closed) return;
+    this.start(remote);
+    this.#firstCallerAtEpochMs = held.firstAtEpochMs;
+    for (const packet of held.packets) this.#onPacket(packet);
   }
 
   /** Agent audio for the playout queue; `line` says which agent line it is (for what the caller heard). */
@@ -344,7 +369,7 @@ export class RtpMediaSession {
   #noteCallerForwarded(): void {
     if (this.#hasForwardedCaller) return;
     this.#hasForwardedCaller = true;
-    this.#options.onFirstCallerFrame?.();
+    this.#options.onFirstCallerFrame?.(this.#firstCallerAtEpochMs ?? epochNowMs());
   }
 
   #forwardSilence(): void {
@@ -484,4 +509,12 @@ function mustParse(format: AgentAudioFormat): { encoding: 'pcm' | 'ulaw'; sample
   const parsed = parseAgentAudioFormat(format);
   if (!parsed) throw new Error(`unsupported agent audio format ${format}`);
   return parsed;
+}
+
+/**
+ * host:port Asterisk must send a call's RTP to: EXTERNAL_MEDIA_ADVERTISE_HOST (bracketed when IPv6)
+ * with the port the socket bound on EXTERNAL_MEDIA_HOST.
+ */
+export function advertisedRtpAddress(advertiseHost: string, port: number): string {
+  return advertiseHost.includes(':') ? `[${advertiseHost}]:${port}` : `${advertiseHost}:${port}`;
 }

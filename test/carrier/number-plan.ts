@@ -31,6 +31,8 @@ export interface NumberPlan {
    * tone..."), a 0.43 s beep, then silence while it records. AMD() on our side says MACHINE.
    */
   answerMachine(): string;
+  /** A callee who speaks first: 1 s of 1 kHz from the answer on, then silence; records. */
+  answerSpeakingFirst(): string;
   /** Answers, 1 s of silence, sends the RFC 4733 digits CARRIER_SENT_DTMF, then plays 1 kHz; records. */
   answerAndSendDtmf(): string;
   /**
@@ -67,6 +69,7 @@ export function createNumberPlan(runTag = String(Date.now() % 10_000).padStart(4
     answerMachine: () => next('302'),
     answerAndSendDtmf: () => next('303'),
     answerAndCollectDtmf: () => next('304'),
+    answerSpeakingFirst: () => next('305'),
     answerThenHangUp: (seconds) => {
       if (!Number.isInteger(seconds) || seconds < 1 || seconds > 9) throw new Error(`seconds must be 1..9, got ${seconds}`);
       return next(`222${seconds}`);

@@ -115,8 +115,20 @@ export class FakeLinkOpener {
   /** The abort signal of every open, in order (an open the caller gave up on is aborted). */
   readonly signals: AbortSignal[] = [];
 
-  readonly open: LinkOpener = async (_callId, request, signal) => {
+  /**
+   * When set, opens give this RTP address through their EarlyMedia at once, before the gate (a
+   * link that binds its endpoint before the agent connects); `answers` then gets what each
+   * EarlyMedia.answered resolved with.
+   */
+  earlyAddress: string | undefined;
+  readonly answers: { address: string; port: number }[] = [];
+
+  readonly open: LinkOpener = async (_callId, request, signal, early) => {
     this.signals.push(signal);
+    if (early !== undefined && this.earlyAddress !== undefined) {
+      early.onLocalAddress(this.earlyAddress);
+      early.answered.then((remote) => this.answers.push(remote), () => undefined);
+    }
     await this.gate;
     if (signal.aborted) throw new Error('aborted');
     if (this.error) throw this.error;

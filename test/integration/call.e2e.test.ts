@@ -141,6 +141,23 @@ describe('a call through the gateway (real Asterisk pair + ElevenLabs simulator)
     });
   }
 
+  it('a callee who speaks first is heard whole, though the agent connects only after the answer', async function () {
+    // The agent opens its conversation 1.5 s after the socket; the carrier answers at once and says
+    // its 1 s "Hello?" (1 kHz) while the agent is still connecting. Caller audio from the answer on
+    // is kept and sent once the agent is there (docs/architecture.md#the-caller-is-heard-from-the-answer).
+    await startApp({ inputFormat: 'pcm_16000', outputFormat: 'pcm_16000', metadataDelayMs: 1500, greeting: { freqHz: 440, durationMs: 300 } });
+    const call = await placeCall(pair.numbers.answerSpeakingFirst());
+    const conv = await conversationOf(call.id);
+    await waitFor(() => conv.userAudioMs >= 2000, { timeoutMs: 10_000, what: '2 s of caller audio at the agent' });
+    const at8k = conv.userAudio().filter((_, i) => i % 2 === 0);
+    const runs = audibleRuns(at8k);
+    assert.ok(runs[0], 'the agent heard nothing of the opening');
+    const heardMs = runs[0].endMs - runs[0].startMs;
+    assert.ok(Math.abs(heardMs - 1000) <= 60, `the agent heard ${heardMs} ms of the 1 s opening (runs: ${JSON.stringify(runs)})`);
+    assert.ok(Math.abs(dominantFrequencyHz(segment(at8k, runs[0]), 8000) - 1000) < 5);
+    await endAndCheckClean(call.id);
+  });
+
   it('ExternalMedia ulaw with a ulaw_8000 agent: audio passes through both ways', async function () {
     await startApp({ inputFormat: 'ulaw_8000', outputFormat: 'ulaw_8000', greeting: { freqHz: 440, durationMs: 1000 } }, { EXTERNAL_MEDIA_FORMAT: 'ulaw' });
     const number = pair.numbers.answer();

@@ -72,8 +72,10 @@ export interface LinkInfo {
  * links at once, one being closed while the next opens (AGENT_CONNECT, src/call/agent-connect.ts).
  */
 export type MainToWorker =
-  | { t: 'open'; reqId: number; callId: string; request: AgentConnectRequest }
+  | { t: 'open'; reqId: number; callId: string; request: AgentConnectRequest; hasEarlyMedia: boolean }
   | { t: 'abort-open'; reqId: number }
+  /** EarlyMedia.answered of link `reqId`, opening or open (then it is its start()). */
+  | { t: 'answered'; reqId: number; remote: { address: string; port: number } }
   | { t: 'cmd'; linkId: number; name: LinkCommandName; args: unknown[] }
   | { t: 'drain'; reqId: number; linkId: number; timeoutMs: number }
   | { t: 'close'; reqId: number; linkId: number; code: number; reason: string };
@@ -86,6 +88,8 @@ export interface LinkStats {
 
 export type WorkerToMain =
   | { t: 'ready' }
+  /** EarlyMedia.onLocalAddress of link `reqId`, before it opened. */
+  | { t: 'media-address'; reqId: number; localRtpAddress: string }
   | { t: 'opened'; reqId: number; info: LinkInfo }
   | { t: 'open-failed'; reqId: number; error: WireError }
   | { t: 'event'; linkId: number; name: LinkEventName; args: unknown[] }

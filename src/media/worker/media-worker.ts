@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ResamplerPool } from '../../audio/resampler';
 import { createLogger } from '../../logger';
-import type { ConversationLink, ConversationLinkHandlers } from '../conversation-link';
+import type { ConversationLink, ConversationLinkHandlers, EarlyMedia } from '../conversation-link';
 import { LocalLink } from '../local-link';
 import { MediaClock } from '../media-clock';
 import { LINK_EVENT_NAMES, toWireError, type LinkEventName, type LinkStats, type MainToWorker, type MediaWorkerSetup, type WorkerToMain } from './link-protocol';
@@ -21,6 +21,8 @@ const deps = { agent: setup.agent, media: { config: setup.media, pool, mediaCloc
 /** Links by id (the reqId of their open). */
 const links = new Map<number, ConversationLink>();
 const opening = new Map<number, AbortController>();
+/** The answer of links still opening with early media (EarlyMedia.answered). */
+const answers = new Map<number, (remote: { address: string; port: number }) => void>();
 
 function send(message: WorkerToMain): void {
   port!.postMessage(message);
@@ -38,8 +40,13 @@ function forwarding(linkId: number): ConversationLinkHandlers {
 async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
   const abort = new AbortController();
   opening.set(m.reqId, abort);
+  let early: EarlyMedia | undefined;
+  if (m.hasEarlyMedia) {
+    const answered = new Promise<{ address: string; port: number }>((resolve) => answers.set(m.reqId, resolve));
+    early = { onLocalAddress: (localRtpAddress) => send({ t: 'media-address', reqId: m.reqId, localRtpAddress }), answered };
+  }
   try {
-    const link = await LocalLink.open(deps, m.callId, m.request, abort.signal);
+    const link = await LocalLink.open(deps, m.callId, m.request, abort.signal, early);
     links.set(m.reqId, link);
     const info = { conversationId: link.conversationId, inputFormat: link.inputFormat, outputFormat: link.outputFormat, localRtpAddress: link.localRtpAddress };
     // 'opened' first: the main thread registers the link on it, and the reports that setHandlers
@@ -50,7 +57,14 @@ async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
     send({ t: 'open-failed', reqId: m.reqId, error: toWireError(err) });
   } finally {
     opening.delete(m.reqId);
+    answers.delete(m.reqId);
   }
+}
+
+function answered(m: Extract<MainToWorker, { t: 'answered' }>): void {
+  const resolve = answers.get(m.reqId);
+  if (resolve !== undefined) resolve(m.remote);
+  else links.get(m.reqId)?.start(m.remote);
 }
 
 function command(m: Extract<MainToWorker, { t: 'cmd' }>): void {
@@ -96,6 +110,9 @@ port.on('message', (m: MainToWorker) => {
       return;
     case 'abort-open':
       opening.get(m.reqId)?.abort();
+      return;
+    case 'answered':
+      answered(m);
       return;
     case 'cmd':
       command(m);

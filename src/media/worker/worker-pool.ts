@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { AgentConnectionError, BridgeError } from '../../errors';
-import type { AgentConnectRequest, LinkOpener } from '../conversation-link';
+import type { AgentConnectRequest, EarlyMedia, LinkOpener } from '../conversation-link';
 import type { LinkInfo, MainToWorker, MediaWorkerSetup, WireError, WorkerToMain } from './link-protocol';
 import { WorkerLink } from './worker-link';
 
@@ -26,6 +26,7 @@ const RESTART_DELAY_MAX_MS = 30_000;
 
 interface PendingOpen {
   readonly callId: string;
+  readonly early: EarlyMedia | undefined;
   readonly resolve: (link: WorkerLink) => void;
   readonly reject: (err: Error) => void;
 }
@@ -71,7 +72,7 @@ export class MediaWorkerPool {
   }
 
   /** Opens links on the least-loaded worker. */
-  readonly open: LinkOpener = (callId, request, signal) => this.#open(callId, request, signal);
+  readonly open: LinkOpener = (callId, request, signal, early) => this.#open(callId, request, signal, early);
 
   /** Live links per worker, and how many workers were replaced. */
   stats(): { loads: number[]; restarts: number } {
@@ -112,17 +113,19 @@ export class MediaWorkerPool {
     return worker;
   }
 
-  async #open(callId: string, request: AgentConnectRequest, signal: AbortSignal): Promise<WorkerLink> {
+  async #open(callId: string, request: AgentConnectRequest, signal: AbortSignal, early: EarlyMedia | undefined): Promise<WorkerLink> {
     if (this.#isStopped) throw new BridgeError('MEDIA_STOPPED', 'media workers are stopped');
     if (signal.aborted) throw new AgentConnectionError('AGENT_CONNECT_ABORTED', 'agent connect aborted');
     const worker = this.#leastLoaded();
     const reqId = this.#nextReqId++;
     const onAbort = (): void => this.#post(worker, { t: 'abort-open', reqId });
     signal.addEventListener('abort', onAbort, { once: true });
+    // Posted whenever it comes: to a link still opening it starts its early media, to an open one it is start().
+    early?.answered.then((remote) => this.#post(worker, { t: 'answered', reqId, remote }), () => undefined);
     try {
       return await new Promise<WorkerLink>((resolve, reject) => {
-        worker.opens.set(reqId, { callId, resolve, reject });
-        this.#post(worker, { t: 'open', reqId, callId, request });
+        worker.opens.set(reqId, { callId, early, resolve, reject });
+        this.#post(worker, { t: 'open', reqId, callId, request, hasEarlyMedia: early !== undefined });
       });
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -161,6 +164,9 @@ export class MediaWorkerPool {
   #onMessage(worker: MediaWorker, m: WorkerToMain): void {
     switch (m.t) {
       case 'ready':
+        return;
+      case 'media-address':
+        worker.opens.get(m.reqId)?.early?.onLocalAddress(m.localRtpAddress);
         return;
       case 'opened': {
         const open = worker.opens.get(m.reqId);

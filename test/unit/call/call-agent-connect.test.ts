@@ -71,6 +71,28 @@ describe('Call: AGENT_CONNECT on the early bridge', () => {
     assert.ok(s.control.ops.includes('hangup vg-em-c1'));
   });
 
+  it('the ExternalMedia channel joins while the agent still connects, and the answer reaches the opening link with its address (the caller is kept from then on)', async () => {
+    const s = setup({ mode: 'ringing', preconnectMaxMs: 10_000 });
+    s.links.earlyAddress = '127.0.0.1:45002';
+    let letConnect!: () => void;
+    s.links.gate = new Promise<void>((resolve) => (letConnect = resolve));
+    await s.call.start();
+    await waitFor(() => s.control.ops.includes('addToBridge vg-br-c1 vg-em-c1'), { what: 'ExternalMedia in the bridge before the agent connected' });
+    assert.equal(s.links.links.length, 0, 'the agent is still connecting');
+    s.ring();
+    await Promise.resolve();
+    assert.equal(s.links.answers.length, 0, 'nothing is kept while the phone rings');
+    s.answer();
+    await waitFor(() => s.links.answers[0], { what: 'the answer, at the link still opening' });
+    assert.ok(s.control.ops.includes('externalMedia 127.0.0.1:45002 slin'), s.control.ops.join(' | '));
+    letConnect();
+    const link = await waitFor(() => s.links.last, { what: 'the agent connected' });
+    await waitFor(() => link.startedWith, { what: 'started' });
+    assert.deepEqual(link.startedWith, s.links.answers[0]);
+    await s.call.end('api');
+    assert.ok(s.control.ops.includes('hangup vg-em-c1'));
+  });
+
   it('ringing longer than AGENT_PRECONNECT_MAX_S: conversation and ExternalMedia released while ringing; on answer a new pair, ringback until it connects', async () => {
     const s = setup({ mode: 'ringing', preconnectMaxMs: 30 });
     await s.call.start();
