@@ -103,4 +103,35 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
       await pool.stop();
     }
   });
+
+  it('a wedged worker does not hold a call: a drain it never answers resolves at its deadline, and the worker answers again once it runs', async function () {
+    const pool = newPool(47300, 200);
+    let guard: NodeJS.Timeout | undefined;
+    let isStalled = false;
+    let release = (): void => undefined;
+    const letGo = (): void => {
+      clearTimeout(guard);
+      isStalled = false;
+      release();
+    };
+    try {
+      const link = await pool.open('call-wedged', {}, new AbortController().signal);
+      const ignore = (): void => undefined;
+      link.setHandlers({ onTranscript: ignore, onInterruption: ignore, onEndCallRequested: ignore, onToolCall: ignore, onAgentClosed: ignore, onFirstPlayout: ignore, onFrameRefused: ignore, onFailed: ignore });
+      release = pool.stall(0);
+      isStalled = true;
+      // Without a deadline on the main side the drain would wait for the thread: let it go late
+      // then, so that the run ends and the assertion below says why.
+      guard = setTimeout(letGo, 15_000);
+      await link.drainPlayout(50);
+      assert.ok(isStalled, 'the drain waited for the wedged worker: no deadline on the main side');
+      letGo();
+      await link.drainPlayout(50); // answered by the worker itself again
+      await link.close();
+      assert.equal(pool.stats().restarts, 0);
+    } finally {
+      letGo();
+      await pool.stop();
+    }
+  });
 });

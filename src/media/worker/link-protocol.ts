@@ -78,7 +78,9 @@ export type MainToWorker =
   | { t: 'answered'; reqId: number; remote: { address: string; port: number } }
   | { t: 'cmd'; linkId: number; name: LinkCommandName; args: unknown[] }
   | { t: 'drain'; reqId: number; linkId: number; timeoutMs: number }
-  | { t: 'close'; reqId: number; linkId: number; code: number; reason: string };
+  | { t: 'close'; reqId: number; linkId: number; code: number; reason: string }
+  /** A fault drill: block the worker's thread until `gate[0]` is notified (MediaWorkerPool.stall). */
+  | { t: 'stall'; gate: SharedArrayBuffer };
 
 export interface LinkStats {
   linkId: number;

@@ -123,6 +123,10 @@ port.on('message', (m: MainToWorker) => {
     case 'close':
       close(m).catch(failed);
       return;
+    case 'stall':
+      // A wedged thread, for fault drills: nothing here runs until the main thread notifies.
+      Atomics.wait(new Int32Array(m.gate), 0, 0);
+      return;
   }
 });
 

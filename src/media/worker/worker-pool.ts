@@ -20,6 +20,13 @@ export interface MediaWorkerPoolOptions {
   log: Logger;
 }
 
+/**
+ * How long past its own deadline a drain may go unanswered, and how long a close may: a worker
+ * that does not answer in time is wedged, and the call's teardown and goodbye go on without it.
+ */
+const DRAIN_ANSWER_GRACE_MS = 1_000;
+const CLOSE_ANSWER_MS = 5_000;
+
 /** A worker that dies this soon after it started is restarted with a growing delay, not at once. */
 const EARLY_DEATH_MS = 10_000;
 const RESTART_DELAY_MAX_MS = 30_000;
@@ -94,6 +101,21 @@ export class MediaWorkerPool {
     await worker.thread.terminate();
   }
 
+  /**
+   * Blocks worker `index`'s thread as if it were wedged (a fault drill); the returned function
+   * lets it go on.
+   */
+  stall(index: number): () => void {
+    const worker = this.#workers[index];
+    if (worker === undefined) throw new RangeError(`no media worker ${index}`);
+    const gate = new SharedArrayBuffer(4);
+    this.#post(worker, { t: 'stall', gate });
+    return () => {
+      Atomics.store(new Int32Array(gate), 0, 1);
+      Atomics.notify(new Int32Array(gate), 0);
+    };
+  }
+
   /** Stops every worker (their links close with them). Idempotent. */
   async stop(): Promise<void> {
     if (this.#isStopped) return;
@@ -132,12 +154,24 @@ export class MediaWorkerPool {
     }
   }
 
-  /** Sends a drain/close request and resolves when the worker answered (or died). */
+  /**
+   * Sends a drain/close request and resolves when the worker answered, died, or let its deadline
+   * pass (a wedged worker must not hold a call's goodbye or teardown).
+   */
   #request(worker: MediaWorker, message: { t: 'drain'; linkId: number; timeoutMs: number } | { t: 'close'; linkId: number; code: number; reason: string }): Promise<void> {
     if (worker.isGone) return Promise.resolve();
     const reqId = this.#nextReqId++;
+    const deadlineMs = message.t === 'drain' ? message.timeoutMs + DRAIN_ANSWER_GRACE_MS : CLOSE_ANSWER_MS;
     return new Promise<void>((resolve) => {
-      worker.requests.set(reqId, resolve);
+      const timer = setTimeout(() => {
+        worker.requests.delete(reqId);
+        this.#log.error({ worker: worker.index, request: message.t, deadlineMs }, 'media worker did not answer in time; going on without it');
+        resolve();
+      }, deadlineMs);
+      worker.requests.set(reqId, () => {
+        clearTimeout(timer);
+        resolve();
+      });
       this.#post(worker, { ...message, reqId } as MainToWorker);
     });
   }
