@@ -130,6 +130,8 @@ export interface AgentConnectOptions {
   /** Protocol-level ping interval; 0 disables. */
   livenessIntervalMs?: number;
   closeTimeoutMs?: number;
+  /** Send buffer past which the socket ends as a network failure (src/agent/agent-socket.ts MAX_SEND_BUFFER_BYTES). */
+  maxSendBufferBytes?: number;
   /** WebSocket sub-protocols to offer (the JS SDK offers `convai`); default none, like the Python SDK. */
   protocols?: string[];
   /**
@@ -183,7 +185,7 @@ export class AgentClient extends EventEmitter<AgentClientEvents> {
     this.#opts = opts;
     this.#log = opts.log;
     this.#socket = new AgentSocket(
-      { url: opts.url, protocols: opts.protocols, log: opts.log, livenessIntervalMs: opts.livenessIntervalMs, closeTimeoutMs: opts.closeTimeoutMs },
+      { url: opts.url, protocols: opts.protocols, log: opts.log, livenessIntervalMs: opts.livenessIntervalMs, closeTimeoutMs: opts.closeTimeoutMs, maxSendBufferBytes: opts.maxSendBufferBytes },
       {
         onOpen: () => {
           this.#socket.send(encodeAgentMessage(buildInitiationMessage(this.#opts.initiation)));

@@ -20,6 +20,14 @@ import type { Logger } from 'pino';
 export const MAX_AGENT_FRAME_BYTES = 512 * 1024;
 /** Default interval of WebSocket protocol-level pings; a missing pong by the next tick terminates. */
 export const DEFAULT_LIVENESS_INTERVAL_MS = 15_000;
+/**
+ * Most bytes that may wait in the socket's send buffer (`ws.bufferedAmount`: what the kernel has not
+ * taken yet). Caller audio is about 60 KB/s as JSON and base64 (`pcm_16000`), so this is about 16 s
+ * from an agent server that stopped reading. Past it the socket is ended as a network failure (the
+ * call ends as an agent error), instead of this process's memory growing for as long as the call
+ * lasts.
+ */
+export const MAX_SEND_BUFFER_BYTES = 1024 * 1024;
 /** How long `close()` waits for the server's close frame before `terminate()`. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
@@ -43,6 +51,8 @@ export interface AgentSocketOptions {
   /** Protocol-level ping interval once `startLiveness()` is called; 0 disables. */
   livenessIntervalMs?: number;
   closeTimeoutMs?: number;
+  /** Default MAX_SEND_BUFFER_BYTES. */
+  maxSendBufferBytes?: number;
 }
 
 /** One WebSocket to the agent. The owner must `close()` or `terminate()` it. */
@@ -91,6 +101,13 @@ export class AgentSocket {
   send(text: string): boolean {
     if (this.#ws.readyState !== WebSocket.OPEN || this.#isClosed) return false;
     this.#ws.send(text);
+    const maxBytes = this.#options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES;
+    if (this.#ws.bufferedAmount > maxBytes) {
+      this.#log.warn({ bufferedBytes: this.#ws.bufferedAmount, maxBytes }, 'agent socket send buffer full: the agent is not reading; terminating');
+      this.#initiator ??= 'network';
+      this.#reasonOverride = 'send buffer full';
+      this.#ws.terminate();
+    }
     return true;
   }
 

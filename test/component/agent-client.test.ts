@@ -576,6 +576,21 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
       assert.equal(close.initiatedBy, 'network');
       assert.equal(close.reason, 'liveness timeout');
     });
+
+    it('ends the socket as a network failure once the agent stops reading and the send buffer passes its cap', async () => {
+      const maxSendBufferBytes = 256 * 1024;
+      const { client, rec, conv } = await connect('not-reading', {}, { maxSendBufferBytes });
+      conv.stall();
+      const chunk = Buffer.alloc(640, 7); // 20 ms of pcm_16000
+      let sentBytes = 0;
+      // The kernel's buffers on both sides take a few MB first; the guard only stops a broken cap.
+      const guardBytes = 256 * 1024 * 1024;
+      while (client.sendAudio(chunk) && sentBytes < guardBytes) sentBytes += chunk.length;
+      assert.ok(sentBytes < guardBytes, `still sending after ${sentBytes} bytes: the cap never ended the socket`);
+      const close = await rec.next('close');
+      assert.equal(close.initiatedBy, 'network');
+      assert.equal(close.reason, 'send buffer full');
+    });
   });
 
   describe('close', () => {
