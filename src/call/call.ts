@@ -226,7 +226,8 @@ export class Call extends SafeEmitter<CallEvents> {
       onLocalAddress,
       answered: Promise.all([joined, answered]).then(([remote]) => remote),
     });
-    opening.catch(() => undefined); // awaited below, after the media joined
+    // The record names the conversation as soon as it is open, whether or not the media joined yet.
+    opening.then((link) => void (this.#facts.conversationId = link.conversationId), () => undefined);
     // An opener without early media (a test's) gives its address only with the link.
     const address = await Promise.race([localAddress, opening.then((link) => link.localRtpAddress)]);
     await this.#placed;
@@ -243,7 +244,6 @@ export class Call extends SafeEmitter<CallEvents> {
     });
     if (remote !== undefined) onJoined(remote);
     const link = await opening;
-    this.#facts.conversationId = link.conversationId;
     return { link, remote, generation };
   }
 

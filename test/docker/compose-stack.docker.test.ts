@@ -247,11 +247,15 @@ describe('docker compose: the stack built from local base images, one call throu
   it("a call through the API: the carrier's 1 kHz reaches the agent, the agent's 440 Hz greeting reaches the carrier gap-free", async function () {
     const number = numbers.answer();
     const call = await placeCall(number);
-    const answered = await waitStatus(call.id, ['answered']);
-    const conv: SimConversation = await waitFor(() => sim.conversations.find((c) => c.id === answered.conversation_id), {
-      timeoutMs: 10_000,
-      what: `the simulator's conversation ${answered.conversation_id}`,
-    });
+    await waitStatus(call.id, ['answered']);
+    // The record names the conversation once the agent is connected, which may be after the answer.
+    const conv: SimConversation = await waitFor(
+      async () => {
+        const id = (await api<CallView>('GET', `/api/calls/${call.id}`)).body.conversation_id;
+        return id === null ? undefined : sim.conversations.find((c) => c.id === id);
+      },
+      { timeoutMs: 10_000, what: "the call's conversation at the simulator" },
+    );
     // Tone up: the carrier's tone, through both containers, at the agent's 16 kHz.
     await waitFor(() => conv.userAudioMs >= 1500, { timeoutMs: 10_000, what: '1.5 s of caller audio at the agent' });
     assertToneHeard(conv.userAudio(), 16_000, 1000);
