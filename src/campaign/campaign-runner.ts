@@ -66,7 +66,7 @@ export class CampaignRunner {
   /** Outcomes being written (awaited by `close`). */
   readonly #writes = new Set<Promise<void>>();
   /** Outcomes the store refused: written again on the next pass. */
-  #unwritten: { attempt: Attempt; status: CallStatus; endReason: string | null }[] = [];
+  #unwritten: { attempt: Attempt; status: CallStatus; endReason: string | null; wasAnswered: boolean | undefined }[] = [];
   #subscription: CallEventSubscription | undefined;
   readonly #loop = new PassLoop(() => this.#runPass());
   #needsRecovery = true;
@@ -131,7 +131,7 @@ export class CampaignRunner {
       if (this.#needsRecovery) await this.#recover();
       const unwritten = this.#unwritten;
       this.#unwritten = [];
-      for (const u of unwritten) await this.#finish(u.attempt, u.status, u.endReason);
+      for (const u of unwritten) await this.#finish(u.attempt, u.status, u.endReason, u.wasAnswered);
       const now = this.#nowMs();
       // Settled, not all: a campaign whose store write failed must not end the pass while the others
       // still dial from what they read (the next pass would read the same leads again).
@@ -204,21 +204,36 @@ export class CampaignRunner {
   }
 
   /** Records how an attempt's call ended and moves its lead on. Never rejects (a failed write is retried). */
-  async #finish(attempt: Attempt, status: CallStatus, endReason: string | null): Promise<void> {
+  /**
+   * `wasAnswered` when the caller read the call's record already (recovery); otherwise it is read
+   * here, and a read that fails is retried with the write: an answered call taken for unanswered
+   * would be dialled again.
+   */
+  async #finish(attempt: Attempt, status: CallStatus, endReason: string | null, wasAnswered?: boolean): Promise<void> {
     try {
       const c = this.#campaigns.get(attempt.campaignId) ?? (await this.#o.store.getCampaign(attempt.campaignId));
       if (c === undefined) return;
       // Whether it was answered is on its record (the ended event does not say).
-      const record = await this.#o.dialer.getCall(attempt.callId).catch(() => undefined);
-      const result = outcomeOf(status, endReason, (record?.answered_at ?? null) !== null) ?? { outcome: 'failed' as const, reason: 'failed' as const };
+      wasAnswered ??= await this.#wasAnswered(attempt.callId);
+      const result = outcomeOf(status, endReason, wasAnswered) ?? { outcome: 'failed' as const, reason: 'failed' as const };
       this.#o.metrics?.campaignAttempt(result.outcome);
       const canRetry = c.status === 'running' || c.status === 'paused';
       await this.#settle(attempt, leadAfterAttempt(result, attempt.attempt, c.settings.retry, this.#nowMs(), canRetry), result.outcome);
     } catch (err) {
       this.#o.log.warn({ err, campaignId: attempt.campaignId, row: attempt.row }, 'campaign attempt outcome not written; retrying');
-      this.#unwritten.push({ attempt, status, endReason });
+      this.#unwritten.push({ attempt, status, endReason, wasAnswered });
     }
     this.wake();
+  }
+
+  /** From the call's record; a call with no record was never answered. Rejects when the store fails. */
+  async #wasAnswered(callId: string): Promise<boolean> {
+    try {
+      return (await this.#o.dialer.getCall(callId)).answered_at !== null;
+    } catch (err) {
+      if (err instanceof CallNotFoundError) return false;
+      throw err;
+    }
   }
 
   /** Writes the attempt's outcome and the lead's next state; a final state is reported. */
@@ -279,7 +294,7 @@ export class CampaignRunner {
         await store.voidAttempt({ campaignId: a.campaignId, row: a.row, callId: a.callId, nextAttemptMs: this.#nowMs() });
       } else if (TERMINAL_STATUSES.includes(record.status)) {
         log.info({ campaignId: a.campaignId, row: a.row, status: record.status }, 'campaign attempt settled after a restart from its call record');
-        await this.#finish(attempt, record.status, record.end_reason);
+        await this.#finish(attempt, record.status, record.end_reason, record.answered_at !== null);
       } else {
         this.#inFlight.set(a.callId, attempt); // still live in this process: its end will come
       }

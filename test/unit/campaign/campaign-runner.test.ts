@@ -23,6 +23,8 @@ const T0 = Date.parse('2026-12-07T07:00:00Z'); // a Monday, 10:00 in Moscow
 /** Places nothing: records each request, and throws what the test queued for the number. */
 class FakeDialer implements CampaignDialer {
   readonly requests: StartCallRequest[] = [];
+  /** Reads of call records that fail (the store unavailable) before they work again. */
+  failingReads = 0;
   /** Whose rate limit each placed call was charged to. */
   readonly requesters: string[] = [];
   readonly refusals = new Map<string, Error>();
@@ -37,6 +39,10 @@ class FakeDialer implements CampaignDialer {
   }
 
   async getCall(id: string): Promise<CallRecord> {
+    if (this.failingReads > 0) {
+      this.failingReads -= 1;
+      throw new ServiceUnavailableError('STORE_UNAVAILABLE', 'the call store is unavailable');
+    }
     const r = this.records.get(id);
     if (r === undefined) throw new CallNotFoundError(id);
     return r;
@@ -211,6 +217,21 @@ describe('CampaignRunner + CampaignService', function () {
     s.end(s.dialer.requests[1], 'busy', 'busy'); // would be retried: the campaign is over
     await waitFor(async () => (await s.store.campaigns.getLead(id, 2))?.state === 'cancelled', { what: 'no retry after cancel' });
     await assert.rejects(s.service.resume(id), /CAMPAIGN_OVER|can no longer be changed/);
+  });
+
+  it('an answered call whose record cannot be read when it ends is settled once the store reads again, as answered: never dialled twice', async () => {
+    const s = start(setup());
+    const { campaign } = await s.service.createCampaign(settings({ concurrency: 1 }), leads('+79990000003'), [], { id: 't' });
+    await waitFor(() => s.dialer.requests.length === 1, { what: 'the lead dialled' });
+    const request = s.dialer.requests[0]!;
+    // Answered, then the agent failed: the attempt counts as answered, not as a failure to retry.
+    s.dialer.records.set(request.callId!, { ...makeCallView(request.phoneNumber, request.callId), status: 'failed', end_reason: 'agent-error', answered_at: new Date(T0).toISOString(), status_history: [] });
+    s.dialer.failingReads = 1;
+    s.end(request, 'failed', 'agent-error');
+    await waitFor(async () => (await s.service.getCampaign(campaign!.id)).status === 'completed', { what: 'the campaign completed' });
+    assert.equal(s.dialer.failingReads, 0, 'the failing read happened');
+    assert.equal((await s.store.campaigns.getLead(campaign!.id, 1))?.state, 'completed');
+    assert.equal(s.dialer.callsTo('+79990000003').length, 1);
   });
 
   it('calls only inside its window', async () => {
