@@ -36,7 +36,8 @@ import type { Config } from './config';
 import type { LogLevel } from './logger';
 import { ClusterNode } from './cluster/cluster-node';
 
-export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping';
+/** `stopped` before start; `closed` after stop or a failed start: its store and workers are gone, so it does not start again. */
+export type AppPhase = 'stopped' | 'starting' | 'started' | 'stopping' | 'closed';
 
 /** Overridable parts, for tests. */
 export interface AppDeps {
@@ -300,9 +301,25 @@ export class App {
     return this.#server;
   }
 
+  /**
+   * Starts everything. A start that fails half-way (the store, the port, a cluster's database)
+   * releases what it had started, as stop() does, and rejects; the App is closed then.
+   */
   async start(): Promise<void> {
-    if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}`);
+    if (this.#phase !== 'stopped') throw new Error(`cannot start from phase ${this.#phase}${this.#phase === 'closed' ? ': a stopped App does not start again' : ''}`);
     this.#phase = 'starting';
+    try {
+      await this.#startParts();
+    } catch (err) {
+      this.log.error({ err }, 'voice gateway failed to start; releasing what it started');
+      await this.#shutdown(0).catch((releaseErr: unknown) => this.log.error({ err: releaseErr }, 'release after a failed start failed'));
+      throw err;
+    }
+    this.#phase = 'started';
+    this.log.info({ uri: this.#server!.info.uri }, 'voice gateway started');
+  }
+
+  async #startParts(): Promise<void> {
     // Calls a crash left in flight are over; their records say so before anything else runs.
     const stale = await this.store.markInFlightAsFailed('gateway restarted while the call was in progress', endedCallEvents(this.webhooks));
     if (stale.length > 0) this.log.warn({ count: stale.length }, 'in-flight calls from a previous run marked failed');
@@ -333,8 +350,6 @@ export class App {
     this.#warnAboutReach();
     this.ari.start();
     this.#startOrphanSweep();
-    this.#phase = 'started';
-    this.log.info({ uri: this.#server.info.uri }, 'voice gateway started');
   }
 
   /**
@@ -379,7 +394,12 @@ export class App {
    * the HTTP server, close ARI, write the last records, then release resamplers and the store.
    */
   async stop(graceMs = this.config.shutdownGraceMs): Promise<void> {
-    if (this.#phase !== 'started') return;
+    // Never started: its media workers and store (made with the App) are released all the same.
+    if (this.#phase !== 'started' && this.#phase !== 'stopped') return;
+    await this.#shutdown(graceMs);
+  }
+
+  async #shutdown(graceMs: number): Promise<void> {
     this.#phase = 'stopping';
     clearInterval(this.#orphanSweep);
     await this.#sweeping;
@@ -403,7 +423,7 @@ export class App {
     this.#resamplers?.close();
     this.#metricsSubscription.cancel();
     await this.store.close();
-    this.#phase = 'stopped';
+    this.#phase = 'closed';
     this.log.info('voice gateway stopped');
   }
 }

@@ -46,3 +46,37 @@ describe('App start: warnings about what the trunk can reach', () => {
     assert.ok(started.lines.some((l) => l.level === WARN && /^DENY_PREMIUM_PREFIXES is off/.test(l.msg)), JSON.stringify(started.lines));
   });
 });
+
+describe('App start and stop: what is left after a failed start, and after stop', () => {
+  function newApp(env: Record<string, string> = {}): App {
+    const config = loadConfig({ ARI_URL: 'http://127.0.0.1:1', ARI_USERNAME: 'gw', ARI_PASSWORD: 'secret', ELEVENLABS_AGENT_ID: 'agent_1', API_PORT: '0', MEDIA_WORKERS: '1', ...env });
+    return new App(config, pino({ level: 'silent' }), { store: new MemoryCallStore() });
+  }
+  const mediaStopped = (app: App): Promise<void> =>
+    assert.rejects(app.mediaWorkers!.open('c1', {}, new AbortController().signal), (err: Error & { code?: string }) => err.code === 'MEDIA_STOPPED');
+
+  it('a start that fails half-way (its port taken) releases what it started: the media workers are stopped, and it does not start again', async () => {
+    const holder = newApp();
+    await holder.start();
+    try {
+      const port = String(new URL(holder.server.info.uri).port);
+      const app = newApp({ API_PORT: port });
+      await assert.rejects(app.start(), /EADDRINUSE/);
+      assert.equal(app.phase, 'closed');
+      await mediaStopped(app);
+      await assert.rejects(app.start(), /does not start again/);
+      await app.stop(0); // a no-op now
+    } finally {
+      await holder.stop(0);
+    }
+    assert.equal(holder.phase, 'closed');
+    await mediaStopped(holder);
+  });
+
+  it('an App stopped without ever starting releases its media workers', async () => {
+    const app = newApp();
+    await app.stop(0);
+    assert.equal(app.phase, 'closed');
+    await mediaStopped(app);
+  });
+});
