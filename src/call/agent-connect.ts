@@ -42,8 +42,6 @@ export interface AgentLeg {
   readonly link: ConversationLink;
   /** Where Asterisk takes our RTP; undefined when the call ended while it joined. */
   readonly remote: ExternalMediaAddress | undefined;
-  /** The attempt that opened it (1, 2, …): names its ExternalMedia channel. */
-  readonly generation: number;
 }
 
 /** What the plan needs of its call. */

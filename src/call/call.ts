@@ -244,7 +244,7 @@ export class Call extends SafeEmitter<CallEvents> {
     });
     if (remote !== undefined) onJoined(remote);
     const link = await opening;
-    return { link, remote, generation };
+    return { link, remote };
   }
 
   #createConnect(): AgentConnect {

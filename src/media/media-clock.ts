@@ -26,16 +26,14 @@ export interface MediaClockMembership {
 
 export interface MediaClockOptions {
   clock?: Clock;
-  intervalMs?: number;
-  /**
-   * Missed slots played back to back after a stall; a longer stall skips ahead. 15 slots = 300 ms:
-   * audio delayed that long by a stall (a GC pause, a blocked loop) still plays without inserted
-   * silence, as a short burst the phone's jitter buffer absorbs (docs/performance.md#stalls).
-   */
-  maxCatchUpTicks?: number;
 }
 
-/** Slots the clock catches up after a stall before it skips ahead (300 ms). */
+/**
+ * Missed slots played back to back after a stall before the clock skips ahead. 15 slots = 300 ms:
+ * audio delayed that long by a stall (a GC pause, a blocked loop) still plays without inserted
+ * silence, as a short burst the phone's jitter buffer absorbs (docs/performance.md#stalls). Fixed,
+ * not a setting: each session's packet ring is sized for this burst (src/rtp/packet-ring.ts).
+ */
 export const MAX_CATCH_UP_SLOTS = 15;
 
 interface Member {
@@ -96,8 +94,8 @@ export class MediaClock {
     if (this.#pacer !== undefined) return this.#pacer;
     const pacer = new Pacer<true>({
       clock: this.#options.clock ?? systemClock,
-      intervalMs: this.#options.intervalMs ?? FRAME_MS,
-      maxCatchUpTicks: this.#options.maxCatchUpTicks ?? MAX_CATCH_UP_SLOTS,
+      intervalMs: FRAME_MS,
+      maxCatchUpTicks: MAX_CATCH_UP_SLOTS,
       pull: () => true,
       send: (_frame, tick) => this.#fanOut(tick),
     });
