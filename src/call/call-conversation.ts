@@ -133,7 +133,8 @@ export class CallConversation {
         // The frame's arrival in the link's thread, not this report's: a media worker's message
         // waits behind whatever this thread is doing.
         const answeredAtMs = h.answeredAtMs();
-        if (answeredAtMs !== undefined) h.report.firstCallerFrame(atEpochMs - (performance.timeOrigin + answeredAtMs));
+        // Audio that came just before the answer reached this thread counts as at the answer.
+        if (answeredAtMs !== undefined) h.report.firstCallerFrame(Math.max(0, atEpochMs - (performance.timeOrigin + answeredAtMs)));
       },
     }));
     if (h.isUnanswered()) {

@@ -20,6 +20,12 @@ import { interpretLegEvent, type LegIntent } from './leg-events';
 import { createCallBridge, joinAgentMedia, startConversationMedia } from './media-bridge';
 import { CallTransfers } from './transfer';
 
+/**
+ * Longest a dial waits for the conversation's ExternalMedia channel to join the bridge: it takes a
+ * few ARI requests (tens of ms; longer when Asterisk is loaded), and a dial must not hang on it.
+ */
+const MEDIA_BEFORE_DIAL_MAX_MS = 2000;
+
 export type { CallOrigin } from './call-facts';
 export type { CallState } from './call-state';
 export { AMD_CONTEXT, type CallDeps, type CallEvents, type CallSettings } from './call-types';
@@ -52,6 +58,11 @@ export class Call extends SafeEmitter<CallEvents> {
   #hasChannel = false;
   /** The leg in the call's bridge (and dialled, outbound): an agent leg joins the bridge after it. */
   #placed: Promise<void> | undefined;
+  /** The bridge exists with the leg in it (outbound: not dialled yet). */
+  #bridged: Promise<void> | undefined;
+  /** Settles when the first conversation's ExternalMedia channel joined the bridge or failed to (the dial waits for it). */
+  readonly #firstMediaJoin: Promise<void>;
+  #settleFirstMediaJoin!: () => void;
   #isInAmd = false;
   #answeredAtMs: number | undefined;
   #ended: Promise<void> | undefined;
@@ -66,6 +77,7 @@ export class Call extends SafeEmitter<CallEvents> {
     this.log = deps.log.child({ callId: id, direction: origin.direction });
     this.#disposers = new DisposerStack(this.log, { stepTimeoutMs: deps.settings.releaseStepTimeoutMs });
     this.#conversationDisposers = this.#disposers.child('conversation');
+    this.#firstMediaJoin = new Promise<void>((resolve) => (this.#settleFirstMediaJoin = resolve));
     this.#conversation = this.#createConversation();
     this.#connect = this.#createConnect();
     this.#transfers = this.#createTransfers();
@@ -106,10 +118,11 @@ export class Call extends SafeEmitter<CallEvents> {
     const { settings } = this.#deps;
     const ringTimeoutS = this.#facts.request.ringTimeoutS ?? settings.ringTimeoutS;
     this.#subscribeCallLeg();
-    this.#placed = this.#dialLeg(ringTimeoutS);
+    this.#bridged = this.#bridgeLeg();
     // AGENT_CONNECT=ringing: the agent opens while the phone rings (its greeting ready at answer);
-    // its ExternalMedia channel joins once the leg is dialled.
+    // its ExternalMedia channel joins the bridge before the leg is dialled.
     this.#connect.dialing();
+    this.#placed = this.#dialLeg(ringTimeoutS, this.#connect.generation !== undefined);
     try {
       await this.#placed;
     } catch (err) {
@@ -122,8 +135,24 @@ export class Call extends SafeEmitter<CallEvents> {
     });
   }
 
-  /** The call's bridge, the leg created in Stasis and bridged, then dialled. */
-  async #dialLeg(ringTimeoutS: number): Promise<void> {
+  /**
+   * Dials the bridged leg; with a conversation opening (`hasMedia`), once its ExternalMedia channel
+   * joined the bridge, or failed to, or after MEDIA_BEFORE_DIAL_MAX_MS: a phone answered before the
+   * channel is in the bridge loses what the callee says first, in Asterisk, before it reaches us
+   * (docs/architecture.md#the-caller-is-heard-from-the-answer).
+   */
+  async #dialLeg(ringTimeoutS: number, hasMedia: boolean): Promise<void> {
+    await this.#bridged;
+    if (hasMedia) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#firstMediaJoin, new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_BEFORE_DIAL_MAX_MS)))]);
+      clearTimeout(timer);
+    }
+    await this.#deps.control.dial(this.#channelId, ringTimeoutS);
+  }
+
+  /** The call's bridge, and the leg created in Stasis and put into it, not dialled yet. */
+  async #bridgeLeg(): Promise<void> {
     const { control, settings } = this.#deps;
     const request = this.#facts.request;
     const callerId = request.callerId ?? settings.callerId;
@@ -147,7 +176,6 @@ export class Call extends SafeEmitter<CallEvents> {
     this.#disposers.defer('call-leg', () => control.hangup(this.#channelId), 'first');
     await withTimeout(inStasis, 3000, () => new BridgeError('LEG_NOT_IN_STASIS', 'the call leg did not enter Stasis'));
     await control.addToBridge(bridgeId(this.id), [this.#channelId]);
-    await control.dial(this.#channelId, ringTimeoutS);
   }
 
   /**
@@ -165,6 +193,7 @@ export class Call extends SafeEmitter<CallEvents> {
       await createCallBridge(control, this.#disposers, this.id);
       await control.addToBridge(bridgeId(this.id), [this.#channelId]);
     })();
+    this.#bridged = this.#placed;
     const agent = this.#connect.now();
     try {
       await this.#placed;
@@ -222,26 +251,28 @@ export class Call extends SafeEmitter<CallEvents> {
     const localAddress = new Promise<string>((resolve) => (onLocalAddress = resolve));
     let onJoined!: (remote: ExternalMediaAddress) => void;
     const joined = new Promise<ExternalMediaAddress>((resolve) => (onJoined = resolve));
-    const opening = this.#conversation.open(request, signal, disposers, {
-      onLocalAddress,
-      answered: Promise.all([joined, answered]).then(([remote]) => remote),
-    });
+    const opening = this.#conversation.open(request, signal, disposers, { onLocalAddress, joined, answered });
     // The record names the conversation as soon as it is open, whether or not the media joined yet.
     opening.then((link) => void (this.#facts.conversationId = link.conversationId), () => undefined);
-    // An opener without early media (a test's) gives its address only with the link.
-    const address = await Promise.race([localAddress, opening.then((link) => link.localRtpAddress)]);
-    await this.#placed;
-    const remote = await joinAgentMedia({
-      control,
-      router,
-      mediaDisposers: disposers,
-      app: settings.ariApp,
-      format: settings.externalMediaFormat,
-      callId: this.id,
-      generation,
-      localRtpAddress: address,
-      isEnding: () => this.#isEnding() || disposers.isDisposed,
-    });
+    let remote: ExternalMediaAddress | undefined;
+    try {
+      // An opener without early media (a test's) gives its address only with the link.
+      const address = await Promise.race([localAddress, opening.then((link) => link.localRtpAddress)]);
+      await this.#bridged;
+      remote = await joinAgentMedia({
+        control,
+        router,
+        mediaDisposers: disposers,
+        app: settings.ariApp,
+        format: settings.externalMediaFormat,
+        callId: this.id,
+        generation,
+        localRtpAddress: address,
+        isEnding: () => this.#isEnding() || disposers.isDisposed,
+      });
+    } finally {
+      this.#settleFirstMediaJoin();
+    }
     if (remote !== undefined) onJoined(remote);
     const link = await opening;
     return { link, remote };

@@ -32,6 +32,7 @@ export class CallerAudioHold {
   readonly #endpoint: RtpEndpoint;
   readonly #packets: RtpPacket[] = [];
   #remote: { address: string; port: number } | undefined;
+  #isAnswered = false;
   #firstAtEpochMs: number | undefined;
   #dropped = 0;
   #isReleased = false;
@@ -42,25 +43,40 @@ export class CallerAudioHold {
   }
 
   /**
-   * The far end answered and takes our RTP at `remote`: the endpoint accepts Asterisk's packets
-   * from now on (it drops any before a remote is set), and they are kept. Ignored once released.
+   * The ExternalMedia channel is in the bridge and takes our RTP at `remote`: the endpoint accepts
+   * Asterisk's packets from now on (it drops any before a remote is set). Ignored once released.
    */
-  answer(remote: { address: string; port: number }): void {
+  join(remote: { address: string; port: number }): void {
     if (this.#isReleased || this.#remote !== undefined) return;
     this.#remote = remote;
     this.#endpoint.setRemote(remote.address, remote.port);
   }
 
-  /** Stops keeping and hands over what was kept. Idempotent: later calls get nothing. */
+  /**
+   * The far end answered: what arrives from now on is kept. What came before is not the callee:
+   * while the leg rings the ExternalMedia channel gets ringback in-band (kept, it added an audible
+   * 200 ms before the opening of a callee who rang 0.2 s), or the network's early media.
+   */
+  answer(): void {
+    if (this.#isReleased) return;
+    this.#isAnswered = true;
+  }
+
+  /**
+   * Stops keeping and hands over what was kept, with the remote once answered (before the answer
+   * there is nothing to hand over). Idempotent: later calls get nothing.
+   */
   release(): HeldCallerAudio {
-    if (this.#isReleased) return { remote: undefined, packets: [], firstAtEpochMs: undefined, dropped: 0 };
+    const nothing = { remote: undefined, packets: [], firstAtEpochMs: undefined, dropped: 0 };
+    if (this.#isReleased) return nothing;
     this.#isReleased = true;
     this.#endpoint.off('packet', this.#onPacket);
-    const packets = this.#packets.splice(0);
-    return { remote: this.#remote, packets, firstAtEpochMs: this.#firstAtEpochMs, dropped: this.#dropped };
+    if (!this.#isAnswered) return nothing;
+    return { remote: this.#remote, packets: this.#packets.splice(0), firstAtEpochMs: this.#firstAtEpochMs, dropped: this.#dropped };
   }
 
   readonly #onPacket = (packet: RtpPacket): void => {
+    if (!this.#isAnswered) return;
     this.#firstAtEpochMs ??= epochNowMs();
     if (this.#packets.length >= MAX_HELD_PACKETS) {
       this.#packets.shift();

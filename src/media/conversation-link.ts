@@ -125,16 +125,17 @@ export interface ConversationLink {
 /**
  * The media path ahead of the agent (docs/architecture.md#the-caller-is-heard-from-the-answer):
  * the link binds its RTP endpoint first and says where, so the ExternalMedia channel joins the
- * call's bridge while the agent still connects; once `answered` resolves (the phone answered, with
- * Asterisk's address for our RTP) the caller's audio is kept, and sent to the agent in order the
- * moment it is connected. A callee who speaks first ("Hello?") is heard whole, however long the
- * agent takes.
+ * call's bridge while the agent still connects; from the answer on the caller's audio is kept,
+ * and sent to the agent in order the moment it is connected. A callee who speaks first ("Hello?")
+ * is heard whole, however long the agent takes.
  */
 export interface EarlyMedia {
   /** The RTP endpoint is bound, before the agent connects: host:port for ExternalMedia. */
   onLocalAddress(localRtpAddress: string): void;
-  /** Resolves when the far end answered and our RTP goes to `remote`; may never resolve. */
-  readonly answered: Promise<{ address: string; port: number }>;
+  /** Resolves when the ExternalMedia channel is in the bridge, with where Asterisk takes our RTP; may never resolve. */
+  readonly joined: Promise<{ address: string; port: number }>;
+  /** Resolves when the far end answered; may never resolve. */
+  readonly answered: Promise<void>;
 }
 
 /**

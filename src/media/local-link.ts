@@ -52,7 +52,8 @@ export class LocalLink implements ConversationLink {
     let client: AgentClient;
     try {
       if (early !== undefined) {
-        early.answered.then((remote) => hold.answer(remote), () => undefined);
+        early.joined.then((remote) => hold.join(remote), () => undefined);
+        early.answered.then(() => hold.answer(), () => undefined);
         early.onLocalAddress(advertisedRtpAddress(deps.media.config.externalMediaAdvertiseHost, endpoint.localPort));
       }
       client = await connectAgent(deps.agent, request, signal, log);

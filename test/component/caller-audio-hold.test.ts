@@ -14,61 +14,65 @@ const packet = (seq: number): Buffer =>
 describe('component: CallerAudioHold (caller audio kept while the agent connects)', () => {
   let endpoint: RtpEndpoint;
   let peer: dgram.Socket;
-  let peerPort: number;
+  let remote: { address: string; port: number };
+  const newHold = (): CallerAudioHold => new CallerAudioHold(endpoint);
   const send = (seq: number): Promise<void> =>
     new Promise((resolve, reject) => peer.send(packet(seq), endpoint.localPort, HOST, (err) => (err ? reject(err) : resolve())));
+  const sendAndTakeIn = async (seqs: number[]): Promise<void> => {
+    const before = endpoint.stats().packetsIn + endpoint.stats().foreignPackets;
+    for (const seq of seqs) await send(seq);
+    await waitFor(() => endpoint.stats().packetsIn + endpoint.stats().foreignPackets === before + seqs.length, { what: `${seqs.length} packets in` });
+  };
 
   beforeEach(async () => {
     endpoint = await RtpEndpoint.open({ host: HOST, portMin: 20_000, portMax: 60_000 });
     peer = dgram.createSocket('udp4');
     peer.bind(0, HOST);
     await once(peer, 'listening');
-    peerPort = peer.address().port;
+    remote = { address: HOST, port: peer.address().port };
   });
   afterEach(async () => {
     await endpoint.close();
     await new Promise<void>((resolve) => peer.close(() => resolve()));
   });
 
-  it('keeps nothing before the answer, then every packet from the answer on, in order, with when the first came', async () => {
-    const hold = new CallerAudioHold(endpoint);
-    await send(1); // early media: before the answer
-    await waitFor(() => endpoint.stats().foreignPackets === 1, { what: 'the early packet refused' });
-    const beforeMs = performance.timeOrigin + performance.now();
-    hold.answer({ address: HOST, port: peerPort });
-    for (let seq = 2; seq <= 6; seq++) await send(seq);
-    await waitFor(() => endpoint.stats().packetsIn === 5, { what: 'five packets in' });
+  it('keeps nothing before the answer (no remote yet: refused; ringback while it rings: dropped), then every packet, in order, with when the first came', async () => {
+    const hold = newHold();
+    await sendAndTakeIn([1]); // no remote yet: refused by the endpoint
+    assert.equal(endpoint.stats().foreignPackets, 1);
+    hold.join(remote);
+    await sendAndTakeIn([2, 3]); // Asterisk's in-band ringback while the leg rings
+    const answeredAtMs = performance.timeOrigin + performance.now();
+    hold.answer();
+    await sendAndTakeIn([4, 5, 6, 7, 8]);
     const held = hold.release();
-    assert.deepEqual(held.remote, { address: HOST, port: peerPort });
-    assert.deepEqual(held.packets.map((p) => p.sequenceNumber), [2, 3, 4, 5, 6]);
-    assert.equal(held.packets[0]!.payload[0], 2, 'the payload is the packet’s own');
-    assert.ok(held.firstAtEpochMs !== undefined && held.firstAtEpochMs >= beforeMs);
+    assert.deepEqual(held.remote, remote);
+    assert.deepEqual(held.packets.map((p) => p.sequenceNumber), [4, 5, 6, 7, 8]);
+    assert.equal(held.packets[0]!.payload[0], 4, 'the payload is the packet’s own');
+    assert.ok(held.firstAtEpochMs !== undefined && held.firstAtEpochMs >= answeredAtMs);
     assert.equal(held.dropped, 0);
   });
 
-  it('after release it keeps nothing more, and a second release hands over nothing', async () => {
-    const hold = new CallerAudioHold(endpoint);
-    hold.answer({ address: HOST, port: peerPort });
-    await send(1);
-    await waitFor(() => endpoint.stats().packetsIn === 1, { what: 'a packet in' });
-    assert.equal(hold.release().packets.length, 1);
-    await send(2);
-    await waitFor(() => endpoint.stats().packetsIn === 2, { what: 'a second packet in' });
-    const again = hold.release();
-    assert.equal(again.packets.length, 0);
-    assert.equal(again.remote, undefined);
+  it('released before the answer it hands over nothing; after release it keeps nothing more', async () => {
+    const hold = newHold();
+    hold.join(remote);
+    await sendAndTakeIn([1]);
+    const early = hold.release();
+    assert.deepEqual([early.remote, early.packets.length], [undefined, 0]);
+    hold.answer();
+    await sendAndTakeIn([2]);
+    assert.equal(hold.release().packets.length, 0);
     assert.equal(endpoint.listenerCount('packet'), 0);
   });
 
-  it('keeps at most MAX_HELD_PACKETS: the oldest give way and are counted', async () => {
-    const hold = new CallerAudioHold(endpoint);
-    hold.answer({ address: HOST, port: peerPort });
+  it('keeps at most MAX_HELD_PACKETS after the answer: the oldest give way and are counted', async () => {
+    const hold = newHold();
+    hold.join(remote);
+    hold.answer();
     const extra = 7;
+    const seqs = Array.from({ length: MAX_HELD_PACKETS + extra }, (_, i) => i + 1);
     // In batches, each taken in before the next: a burst of 500 datagrams can overflow the socket's receive buffer.
-    for (let seq = 1; seq <= MAX_HELD_PACKETS + extra; seq++) {
-      await send(seq);
-      if (seq % 50 === 0 || seq === MAX_HELD_PACKETS + extra) await waitFor(() => endpoint.stats().packetsIn === seq, { what: `${seq} packets in` });
-    }
+    for (let i = 0; i < seqs.length; i += 50) await sendAndTakeIn(seqs.slice(i, i + 50));
     const held = hold.release();
     assert.equal(held.packets.length, MAX_HELD_PACKETS);
     assert.equal(held.dropped, extra);

@@ -127,7 +127,7 @@ export class FakeLinkOpener {
     this.signals.push(signal);
     if (early !== undefined && this.earlyAddress !== undefined) {
       early.onLocalAddress(this.earlyAddress);
-      early.answered.then((remote) => this.answers.push(remote), () => undefined);
+      Promise.all([early.joined, early.answered]).then(([remote]) => this.answers.push(remote), () => undefined);
     }
     await this.gate;
     if (signal.aborted) throw new Error('aborted');

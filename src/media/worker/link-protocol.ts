@@ -74,8 +74,9 @@ export interface LinkInfo {
 export type MainToWorker =
   | { t: 'open'; reqId: number; callId: string; request: AgentConnectRequest; hasEarlyMedia: boolean }
   | { t: 'abort-open'; reqId: number }
-  /** EarlyMedia.answered of link `reqId`, opening or open (then it is its start()). */
-  | { t: 'answered'; reqId: number; remote: { address: string; port: number } }
+  /** EarlyMedia.joined and .answered of link `reqId` while it opens (an open link ignores them: its Call starts it). */
+  | { t: 'joined'; reqId: number; remote: { address: string; port: number } }
+  | { t: 'answered'; reqId: number }
   | { t: 'cmd'; linkId: number; name: LinkCommandName; args: unknown[] }
   | { t: 'drain'; reqId: number; linkId: number; timeoutMs: number }
   | { t: 'close'; reqId: number; linkId: number; code: number; reason: string }

@@ -21,8 +21,8 @@ const deps = { agent: setup.agent, media: { config: setup.media, pool, mediaCloc
 /** Links by id (the reqId of their open). */
 const links = new Map<number, ConversationLink>();
 const opening = new Map<number, AbortController>();
-/** The answer of links still opening with early media (EarlyMedia.answered). */
-const answers = new Map<number, (remote: { address: string; port: number }) => void>();
+/** What the main thread tells links still opening with early media (EarlyMedia.joined, .answered). */
+const earlyOf = new Map<number, { join: (remote: { address: string; port: number }) => void; answer: () => void }>();
 
 function send(message: WorkerToMain): void {
   port!.postMessage(message);
@@ -42,8 +42,12 @@ async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
   opening.set(m.reqId, abort);
   let early: EarlyMedia | undefined;
   if (m.hasEarlyMedia) {
-    const answered = new Promise<{ address: string; port: number }>((resolve) => answers.set(m.reqId, resolve));
-    early = { onLocalAddress: (localRtpAddress) => send({ t: 'media-address', reqId: m.reqId, localRtpAddress }), answered };
+    let join!: (remote: { address: string; port: number }) => void;
+    let answer!: () => void;
+    const joined = new Promise<{ address: string; port: number }>((resolve) => (join = resolve));
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    earlyOf.set(m.reqId, { join, answer });
+    early = { onLocalAddress: (localRtpAddress) => send({ t: 'media-address', reqId: m.reqId, localRtpAddress }), joined, answered };
   }
   try {
     const link = await LocalLink.open(deps, m.callId, m.request, abort.signal, early);
@@ -57,14 +61,8 @@ async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
     send({ t: 'open-failed', reqId: m.reqId, error: toWireError(err) });
   } finally {
     opening.delete(m.reqId);
-    answers.delete(m.reqId);
+    earlyOf.delete(m.reqId);
   }
-}
-
-function answered(m: Extract<MainToWorker, { t: 'answered' }>): void {
-  const resolve = answers.get(m.reqId);
-  if (resolve !== undefined) resolve(m.remote);
-  else links.get(m.reqId)?.start(m.remote);
 }
 
 function command(m: Extract<MainToWorker, { t: 'cmd' }>): void {
@@ -111,8 +109,11 @@ port.on('message', (m: MainToWorker) => {
     case 'abort-open':
       opening.get(m.reqId)?.abort();
       return;
+    case 'joined':
+      earlyOf.get(m.reqId)?.join(m.remote);
+      return;
     case 'answered':
-      answered(m);
+      earlyOf.get(m.reqId)?.answer();
       return;
     case 'cmd':
       command(m);

@@ -142,8 +142,9 @@ export class MediaWorkerPool {
     const reqId = this.#nextReqId++;
     const onAbort = (): void => this.#post(worker, { t: 'abort-open', reqId });
     signal.addEventListener('abort', onAbort, { once: true });
-    // Posted whenever it comes: to a link still opening it starts its early media, to an open one it is start().
-    early?.answered.then((remote) => this.#post(worker, { t: 'answered', reqId, remote }), () => undefined);
+    // Posted whenever they come; once the link is open they are no-ops there (its Call starts it).
+    early?.joined.then((remote) => this.#post(worker, { t: 'joined', reqId, remote }), () => undefined);
+    early?.answered.then(() => this.#post(worker, { t: 'answered', reqId }), () => undefined);
     try {
       return await new Promise<WorkerLink>((resolve, reject) => {
         worker.opens.set(reqId, { callId, early, resolve, reject });
