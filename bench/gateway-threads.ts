@@ -46,10 +46,13 @@ export async function openWorkerLinks(spec: GatewaySpec & { mediaWorkers: number
       media,
       logLevel: 'warn',
       resamplerMaxIdle: Math.ceil((2 * spec.calls) / spec.mediaWorkers),
+      // As the in-process run warms its pool (warmPool): engines made before the calls, not during.
+      resamplerWarmCalls: spec.agentFormat === 'ulaw_8000' ? 0 : Math.ceil(spec.calls / spec.mediaWorkers),
       statsIntervalMs: 250,
     },
     log,
   });
+  await pool.warmed();
   const links: ConversationLink[] = [];
   // Ten at a time: each open creates two resamplers in a worker (10-40 ms of blocked loop each).
   for (let i = 0; i < spec.calls; i += 10) {

@@ -26,7 +26,8 @@ import { CampaignReporter } from './campaign/campaign-views';
 import { CampaignsUnavailable } from './campaign/campaigns-unavailable';
 import { hasCampaignStore } from './store/campaign-store';
 import type { CampaignApi } from './model/campaign';
-import { ResamplerPool } from './audio/resampler';
+import { TELEPHONY_RATE_HZ } from './audio/frame';
+import { ResamplerPool, WARM_AGENT_RATE_HZ } from './audio/resampler';
 import { createLocalLinkOpener } from './media/local-link';
 import { MediaClock } from './media/media-clock';
 import type { MediaConfig } from './media/media-session';
@@ -268,6 +269,10 @@ export class App {
     };
     if (config.mediaWorkers === 0) {
       this.#resamplers = new ResamplerPool({ maxIdle: 2 * config.maxConcurrentCalls });
+      // In the background, a turn of the event loop between engines; close() at stop ends it.
+      this.#resamplers
+        .warmForCalls(config.resamplerWarmCalls, TELEPHONY_RATE_HZ, WARM_AGENT_RATE_HZ, config.resamplerConverter)
+        .catch((err: unknown) => log.warn({ err }, 'resampler warm-up failed; engines are made per call'));
       this.#mediaClock = new MediaClock();
       return createLocalLinkOpener({ agent, media: { config: media, pool: this.#resamplers, mediaClock: this.#mediaClock, log: log.child({ component: 'media' }) }, log: log.child({ component: 'agent' }) });
     }
@@ -279,6 +284,7 @@ export class App {
         logLevel: log.level as LogLevel | 'silent',
         // Two resamplers per call, calls spread over the workers.
         resamplerMaxIdle: Math.ceil((2 * config.maxConcurrentCalls) / config.mediaWorkers),
+        resamplerWarmCalls: Math.ceil(config.resamplerWarmCalls / config.mediaWorkers),
         statsIntervalMs: 250,
       },
       log: log.child({ component: 'media' }),

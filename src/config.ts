@@ -44,6 +44,8 @@ export interface Config {
   readonly rtpPortMin: number;
   readonly rtpPortMax: number;
   readonly resamplerConverter: ConverterName;
+  /** RESAMPLER_WARM_CALLS: calls' worth of resampler engines made at start, in the background. */
+  readonly resamplerWarmCalls: number;
   readonly metricsLogIntervalMs: number;
   /** ORPHAN_SWEEP_INTERVAL_S as ms: how often our ARI objects no live call owns are removed; 0 = only at ARI connect. */
   readonly orphanSweepIntervalMs: number;
@@ -196,6 +198,9 @@ const schema = Joi.object({
   RESAMPLER_CONVERTER: Joi.string()
     .valid('sinc_best', 'sinc_medium', 'sinc_fastest', 'zero_order_hold', 'linear')
     .default('sinc_fastest'),
+  // Default: MAX_CONCURRENT_CALLS (applied below). More would be freed again: the pool keeps at
+  // most two engines per allowed call.
+  RESAMPLER_WARM_CALLS: Joi.number().integer().min(0).max(Joi.ref('MAX_CONCURRENT_CALLS')).optional(),
   METRICS_LOG_INTERVAL_MS: Joi.number().integer().min(1000).default(10_000),
   ORPHAN_SWEEP_INTERVAL_S: Joi.number().integer().min(0).max(86_400).default(60),
 
@@ -381,6 +386,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     rtpPortMin: num('RTP_PORT_MIN'),
     rtpPortMax: num('RTP_PORT_MAX'),
     resamplerConverter: str('RESAMPLER_CONVERTER') as ConverterName,
+    resamplerWarmCalls: v.RESAMPLER_WARM_CALLS === undefined ? num('MAX_CONCURRENT_CALLS') : num('RESAMPLER_WARM_CALLS'),
     metricsLogIntervalMs: num('METRICS_LOG_INTERVAL_MS'),
     orphanSweepIntervalMs: num('ORPHAN_SWEEP_INTERVAL_S') * 1000,
     logLevel: str('LOG_LEVEL') as LogLevel,

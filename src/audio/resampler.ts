@@ -36,6 +36,9 @@ const CONVERTER_TYPES: Readonly<Record<ConverterName, ConverterTypeValue>> = {
   linear: ConverterType.SRC_LINEAR,
 };
 
+/** The agent rate engines are made for ahead of calls (warmForCalls): ElevenLabs' default `pcm_16000`. */
+export const WARM_AGENT_RATE_HZ = 16_000;
+
 /** libsamplerate-js accepts 1…192000 Hz. */
 const MAX_RATE_HZ = 192_000;
 /**
@@ -350,8 +353,30 @@ export class ResamplerPool {
     for (let i = 0; i < count && this.#idleCount < this.#maxIdle && !this.#isClosed; i++) {
       const engine = await SrcEngine.create(inHz, outHz, converter);
       this.#created++;
+      if (this.#isClosed) {
+        engine.free();
+        this.#freed++;
+        return;
+      }
       this.#putIdle(engine);
     }
+  }
+
+  /**
+   * Idle engines for `calls` calls, one each way between `telephonyHz` and `agentHz`, made one at
+   * a time with a turn of the event loop between them: run in the background at start, so that a
+   * burst of call set-ups takes engines instead of making them (each blocks its thread 5–35 ms,
+   * docs/performance.md#creation-cost-and-the-pool), and calls that come meanwhile wait for one
+   * engine at most. Stops at maxIdle or close(). Resolves with the engines made.
+   */
+  async warmForCalls(calls: number, telephonyHz: number, agentHz: number, converter: ConverterName): Promise<number> {
+    const before = this.#created;
+    for (let i = 0; i < calls && this.#idleCount < this.#maxIdle && !this.#isClosed; i++) {
+      await this.warm(1, telephonyHz, agentHz, converter);
+      await this.warm(1, agentHz, telephonyHz, converter);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this.#created - before;
   }
 
   stats(): ResamplerPoolStats {

@@ -91,7 +91,7 @@ for (const where of ['in-process', 'media worker'] as const) describe(`heard tra
     if (where === 'in-process') return createLocalLinkOpener({ agent, media: { config: MEDIA, pool, mediaClock, log: silentLogger() }, log: silentLogger() });
     workers = new MediaWorkerPool({
       workers: 1,
-      setup: { agent, media: MEDIA, logLevel: 'silent', resamplerMaxIdle: 2, statsIntervalMs: 20 },
+      setup: { agent, media: MEDIA, logLevel: 'silent', resamplerMaxIdle: 2, resamplerWarmCalls: 0, statsIntervalMs: 20 },
       log: silentLogger(),
     });
     return workers.open;

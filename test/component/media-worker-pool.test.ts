@@ -37,7 +37,7 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
     await sim.close();
   });
 
-  function newPool(rtpPortMin: number, statsIntervalMs: number): MediaWorkerPool {
+  function newPool(rtpPortMin: number, statsIntervalMs: number, resamplerWarmCalls = 0): MediaWorkerPool {
     return new MediaWorkerPool({
       workers: 1,
       setup: {
@@ -52,12 +52,24 @@ describe('MediaWorkerPool (a real worker thread, the simulator, a UDP peer)', fu
           resamplerConverter: 'sinc_fastest',
         },
         logLevel: 'silent',
-        resamplerMaxIdle: 2,
+        resamplerMaxIdle: 4,
+        resamplerWarmCalls,
         statsIntervalMs,
       },
       log: pino({ level: 'silent' }),
     });
   }
+
+  it('a worker makes its share of resampler engines at start, in the background, and says when it is done', async function () {
+    const pool = newPool(47400, 200, 2);
+    try {
+      await pool.warmed();
+      // Two calls' worth: one engine each way per call.
+      assert.deepEqual(pool.stats().warmedEngines, [4]);
+    } finally {
+      await pool.stop();
+    }
+  });
 
   it("a closed link's record keeps its final counters, even when the periodic report never ran", async function () {
     // Reports less often than the test lasts: only the close itself can bring the counters over.

@@ -21,6 +21,13 @@ describe('loadConfig', () => {
     assert.ok(Object.isFrozen(c));
   });
 
+  it('RESAMPLER_WARM_CALLS: MAX_CONCURRENT_CALLS unless set, never more', () => {
+    assert.equal(loadConfig(base).resamplerWarmCalls, 30);
+    assert.equal(loadConfig({ ...base, MAX_CONCURRENT_CALLS: '12' }).resamplerWarmCalls, 12);
+    assert.equal(loadConfig({ ...base, RESAMPLER_WARM_CALLS: '0' }).resamplerWarmCalls, 0);
+    assert.throws(() => loadConfig({ ...base, MAX_CONCURRENT_CALLS: '5', RESAMPLER_WARM_CALLS: '6' }), /RESAMPLER_WARM_CALLS/);
+  });
+
   it('lists every problem at once, naming the variables', () => {
     assert.throws(
       () => loadConfig({ ARI_URL: 'not a url', EXTERNAL_MEDIA_FORMAT: 'slin16', RTP_PORT_MIN: '5000', RTP_PORT_MAX: '4000' }),

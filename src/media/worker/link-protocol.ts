@@ -20,6 +20,8 @@ export interface MediaWorkerSetup {
   readonly logLevel: LogLevel | 'silent';
   /** Idle resampler engines the worker's pool keeps. */
   readonly resamplerMaxIdle: number;
+  /** Calls' worth of resampler engines the worker makes at start, in the background (its share of RESAMPLER_WARM_CALLS). */
+  readonly resamplerWarmCalls: number;
   /** How often the worker reports its calls' counters, ms. */
   readonly statsIntervalMs: number;
 }
@@ -91,6 +93,8 @@ export interface LinkStats {
 
 export type WorkerToMain =
   | { t: 'ready' }
+  /** The start-up warm of the resampler pool is done: `engines` made. */
+  | { t: 'warmed'; engines: number }
   /** EarlyMedia.onLocalAddress of link `reqId`, before it opened. */
   | { t: 'media-address'; reqId: number; localRtpAddress: string }
   | { t: 'opened'; reqId: number; info: LinkInfo }

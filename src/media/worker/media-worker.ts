@@ -4,7 +4,8 @@
  * Started by MediaWorkerPool (worker-pool.ts); nothing else imports this file.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ResamplerPool } from '../../audio/resampler';
+import { TELEPHONY_RATE_HZ } from '../../audio/frame';
+import { ResamplerPool, WARM_AGENT_RATE_HZ } from '../../audio/resampler';
 import { createLogger } from '../../logger';
 import type { ConversationLink, ConversationLinkHandlers, EarlyMedia } from '../conversation-link';
 import { LocalLink } from '../local-link';
@@ -141,3 +142,11 @@ const statsTimer = setInterval(() => {
 statsTimer.unref();
 
 send({ t: 'ready' });
+// Toward pcm_16000, ElevenLabs' default agent format; another rate reconfigures an engine on
+// acquire (a filter reset, not a new heap).
+pool
+  .warmForCalls(setup.resamplerWarmCalls, TELEPHONY_RATE_HZ, WARM_AGENT_RATE_HZ, setup.media.resamplerConverter)
+  .then(
+    (engines) => send({ t: 'warmed', engines }),
+    (err: unknown) => log.warn({ err }, 'resampler warm-up failed; engines are made per call'),
+  );

@@ -48,10 +48,15 @@ class MediaWorker {
   readonly requests = new Map<number, () => void>();
   readonly startedMs = performance.now();
   isGone = false;
+  /** Resampler engines its start-up warm made, once done. */
+  warmedEngines: number | undefined;
+  readonly warmed: Promise<void>;
+  markWarmed!: () => void;
 
   constructor(index: number, thread: Worker) {
     this.index = index;
     this.thread = thread;
+    this.warmed = new Promise<void>((resolve) => (this.markWarmed = resolve));
   }
 
   /** Links live or being opened: what "least loaded" compares. */
@@ -81,9 +86,14 @@ export class MediaWorkerPool {
   /** Opens links on the least-loaded worker. */
   readonly open: LinkOpener = (callId, request, signal, early) => this.#open(callId, request, signal, early);
 
-  /** Live links per worker, and how many workers were replaced. */
-  stats(): { loads: number[]; restarts: number } {
-    return { loads: this.#workers.map((w) => w.load), restarts: this.#restarts };
+  /** Live links per worker, how many workers were replaced, and the engines each one's warm-up made (undefined: not done). */
+  stats(): { loads: number[]; restarts: number; warmedEngines: (number | undefined)[] } {
+    return { loads: this.#workers.map((w) => w.load), restarts: this.#restarts, warmedEngines: this.#workers.map((w) => w.warmedEngines) };
+  }
+
+  /** Resolves once every worker's start-up warm of its resampler pool is done (or the worker is gone). */
+  warmed(): Promise<void> {
+    return Promise.all(this.#workers.map((w) => w.warmed)).then(() => undefined);
   }
 
   /** The worker carrying `callId`'s link, or undefined. */
@@ -200,6 +210,10 @@ export class MediaWorkerPool {
     switch (m.t) {
       case 'ready':
         return;
+      case 'warmed':
+        worker.warmedEngines = m.engines;
+        worker.markWarmed();
+        return;
       case 'media-address':
         worker.opens.get(m.reqId)?.early?.onLocalAddress(m.localRtpAddress);
         return;
@@ -237,6 +251,7 @@ export class MediaWorkerPool {
 
   #onExit(worker: MediaWorker, code: number): void {
     worker.isGone = true;
+    worker.markWarmed();
     const died = new BridgeError('MEDIA_WORKER_DIED', `the media worker carrying the call stopped (exit code ${code})`);
     for (const open of worker.opens.values()) open.reject(died);
     worker.opens.clear();

@@ -225,6 +225,27 @@ describe('audio/resampler', function () {
       assert.deepEqual([pool.stats().created, pool.stats().reused], [2, 1]);
     });
 
+    it('warmForCalls() makes an engine each way per call, letting the event loop run between them, and stops at close()', async () => {
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      try {
+        assert.equal(await pool.warmForCalls(2, 8000, 16000, 'sinc_fastest'), 4);
+      } finally {
+        clearInterval(ticker);
+      }
+      assert.ok(turns >= 1, 'the event loop ran while the engines were made');
+      assert.deepEqual([pool.stats().idle, pool.stats().created], [4, 4]);
+      const r = await pool.acquire(16000, 8000, 'sinc_fastest');
+      assert.deepEqual([pool.stats().created, pool.stats().reused], [4, 1]);
+      r.destroy();
+      const other = new ResamplerPool({ maxIdle: 10 });
+      const closing = other.warmForCalls(3, 8000, 16000, 'linear');
+      other.close();
+      assert.ok((await closing) < 6, 'it stopped');
+      assert.equal(other.stats().idle, 0);
+      assert.equal(other.stats().created, other.stats().freed, 'what it made after the close is freed');
+    });
+
     it('hands out pass-throughs without an engine', async () => {
       const r = await pool.acquire(8000, 8000, 'sinc_best');
       assert.equal(r.isPassThrough, true);
