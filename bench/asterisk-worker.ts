@@ -136,6 +136,8 @@ async function main(): Promise<void> {
   const warmStartMs = performance.now();
   // The workers keep pools of their own; this one serves the in-process links only.
   if (isInProcess) await warmPool(pool, { calls, format: spec.format, agentFormat: spec.agentFormat, converter: spec.converter });
+  // With workers, the App's own warm-up (RESAMPLER_WARM_CALLS) runs from its start; wait for it.
+  else await app.mediaWorkers?.warmed();
   poolWarmMs = performance.now() - warmStartMs;
   poolWarm = memorySnapshot();
   measure.probe.install();

@@ -72,7 +72,7 @@ async function runOne(pair: AsteriskPair, spec: ScenarioSpec, o: RunOptions): Pr
     if (apiUrl === undefined) throw new Error('simulator did not say where it listens');
     const workerSpec: AsteriskWorkerSpec = {
       // Every call is placed at once through the API: admission and its rate limit must let them in.
-      appEnv: { ...pair.appEnv, MAX_CONCURRENT_CALLS: String(spec.calls * 2), RATE_LIMIT_BURST: String(spec.calls), RATE_LIMIT_PER_MINUTE: String(spec.calls * 60) },
+      appEnv: { ...pair.appEnv, MAX_CONCURRENT_CALLS: String(spec.calls * 2), RESAMPLER_WARM_CALLS: String(spec.calls), RATE_LIMIT_BURST: String(spec.calls), RATE_LIMIT_PER_MINUTE: String(spec.calls * 60) },
       numbers,
       simUrl: apiUrl,
       agentFormat: spec.agentFormat,
