@@ -96,6 +96,9 @@ async function main(): Promise<void> {
         const views = await Promise.all(callIds.map(async (id) => (await api<CallStatusView>('GET', `/api/calls/${id}`)).body));
         return views.every((v) => !['dialing', 'ringing', 'answered'].includes(v.status));
       }).catch((err: unknown) => log.warn({ err }, 'calls did not all end'));
+      // Every call hung up at once: how long each teardown took to release what the call had opened.
+      const release = histogramOf(await app.metrics.render(), 'voice_gateway_call_release_seconds');
+      process.stderr.write(`bench:   hang-up → released (all ${callIds.length} calls hung up at once): mean ${release.meanMs.toFixed(1)} ms, all ≤ ${release.allWithinMs ?? '∞'} ms (${release.count} calls)\n`);
       measure.probe.uninstall();
       await app.stop(0);
       pool.close();
@@ -114,7 +117,7 @@ async function main(): Promise<void> {
       const gateway = isInProcess ? measured : { ...measured, calls: callIds.length, heapAllocatedMb: undefined };
       const p = measure.probe;
       (async () => {
-        const answerToFirstCallerFrame = firstCallerFrameOf(await app.metrics.render());
+        const answerToFirstCallerFrame = histogramOf(await app.metrics.render(), 'voice_gateway_answer_to_first_caller_frame_seconds');
         sendToParent({
           type: 'asterisk-result',
           result: {
@@ -155,9 +158,8 @@ async function main(): Promise<void> {
   sendToParent({ type: 'ready', pid: process.pid });
 }
 
-/** voice_gateway_answer_to_first_caller_frame_seconds from the metrics text: count, mean, and the smallest bucket holding every call. */
-function firstCallerFrameOf(text: string): { count: number; meanMs: number; allWithinMs: number | undefined } {
-  const name = 'voice_gateway_answer_to_first_caller_frame_seconds';
+/** A histogram of seconds from the metrics text: count, mean, and the smallest bucket holding every observation, in ms. */
+function histogramOf(text: string, name: string): { count: number; meanMs: number; allWithinMs: number | undefined } {
   const value = (suffix: string): number => Number(new RegExp(`^${name}_${suffix} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   const count = value('count');
   const buckets = [...text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))].map((m) => ({ le: Number(m[1]), n: Number(m[2]) }));

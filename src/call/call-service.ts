@@ -255,6 +255,7 @@ export class CallService implements CallApi {
     call.on('agentConnected', (ms) => metrics.observeAgentConnectMs(ms));
     call.on('firstAudio', (ms) => metrics.observeAnswerToFirstAudioMs(ms));
     call.on('firstCallerFrame', (ms) => metrics.observeAnswerToFirstCallerFrameMs(ms));
+    call.on('released', (ms) => metrics.observeCallReleaseMs(ms));
     call.on('interruption', () => events.publish({ type: 'interruption', call_id: call.id, at: now() }));
     call.on('metrics', (m) => events.publish({ type: 'metrics', call_id: call.id, at: now(), metrics: m }));
     call.on('dtmf', (digit) => events.publish({ type: 'dtmf', call_id: call.id, at: now(), digit }));

@@ -67,6 +67,8 @@ export interface CallEvents {
   /** The first agent audio left for the caller, `ms` after answer. */
   firstAudio: [ms: number];
   firstCallerFrame: [ms: number];
+  /** The teardown released everything the call had opened, `ms` after it began. */
+  released: [ms: number];
   /** The caller pressed a key. */
   dtmf: [digit: string];
   /** Answering-machine detection decided: HUMAN, MACHINE or NOTSURE, with Asterisk's cause. */

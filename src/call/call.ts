@@ -512,9 +512,11 @@ export class Call extends SafeEmitter<CallEvents> {
     const reason = f.endReason ?? 'error';
     const wasAnswered = f.answeredAt !== null;
     this.#state = 'ending';
+    const startedMs = performance.now();
     this.#abort.abort();
     this.#refreshMetrics();
     await this.#disposers.disposeAll();
+    const releaseMs = performance.now() - startedMs;
     // The link's final counters (a media worker sends them with its close answer).
     this.#refreshMetrics();
     const now = new Date();
@@ -522,6 +524,7 @@ export class Call extends SafeEmitter<CallEvents> {
     f.setStatus(finalStatus(reason, wasAnswered, f.error !== null), now);
     this.#state = 'ended';
     this.log.info({ status: f.status, reason, hangupCause: f.hangupCause, metrics: f.metrics, agentEnded: this.#conversation.isAgentEnding }, 'call ended');
+    this.#emit('released', releaseMs);
     this.#emit('status', f.status);
     this.#emit('ended', f.record());
   }

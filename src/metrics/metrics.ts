@@ -25,6 +25,8 @@ export type EventStreamLimit = 'total' | 'per_token';
 const LATENCY_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 /** Frame-scale latencies (the target is one 20 ms frame). */
 const FRAME_LATENCY_BUCKETS_S = [0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56];
+/** A release step gives up after 3 s (src/app.ts releaseStepTimeoutMs): up to there, and a little beyond. */
+const RELEASE_BUCKETS_S = [...FRAME_LATENCY_BUCKETS_S, 5.12];
 const MAX_REMEMBERED_ENDED = 1000;
 
 /** Options of `GatewayMetrics`. */
@@ -51,6 +53,7 @@ export class GatewayMetrics {
   readonly #agentConnect: Histogram;
   readonly #answerToFirstAudio: Histogram;
   readonly #answerToFirstCallerFrame: Histogram;
+  readonly #callRelease: Histogram;
   readonly #interruptions: Counter;
   readonly #ariReconnects: Counter;
   readonly #storeErrors: Counter;
@@ -113,6 +116,12 @@ export class GatewayMetrics {
       name: `${METRICS_PREFIX}answer_to_first_caller_frame_seconds`,
       help: 'Time from answer (the leg going Up, as the gateway saw it) to the first caller audio sent to the agent',
       buckets: FRAME_LATENCY_BUCKETS_S,
+      registers,
+    });
+    this.#callRelease = new Histogram({
+      name: `${METRICS_PREFIX}call_release_seconds`,
+      help: "Time from the start of a call's teardown (a hang-up on either side, the API, an error) to every resource it opened released",
+      buckets: RELEASE_BUCKETS_S,
       registers,
     });
     this.#interruptions = new Counter({ name: `${METRICS_PREFIX}interruptions_total`, help: 'Caller barge-ins', registers });
@@ -224,6 +233,11 @@ export class GatewayMetrics {
 
   observeAnswerToFirstCallerFrameMs(ms: number): void {
     this.#answerToFirstCallerFrame.observe(ms / 1000);
+  }
+
+  /** A call's teardown took `ms` to release everything it had opened. */
+  observeCallReleaseMs(ms: number): void {
+    this.#callRelease.observe(ms / 1000);
   }
 
   /** The caller interrupted the agent. */

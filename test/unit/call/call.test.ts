@@ -104,6 +104,25 @@ describe('Call', () => {
     assert.deepEqual(s.call.view().status_history.map((h) => h.status), ['dialing', 'ringing', 'failed']);
   });
 
+  it('reports how long its release took, once, when everything it opened is released', async () => {
+    const s = setup();
+    await s.call.start();
+    const link = await waitFor(() => s.links.last);
+    let letClose!: () => void;
+    link.closeGate = new Promise<void>((resolve) => (letClose = resolve));
+    const released: number[] = [];
+    s.call.on('released', (ms) => released.push(ms));
+    const ending = s.call.end('api');
+    await waitFor(() => link.closeCount === 1, { what: 'the link closing' });
+    assert.deepEqual(released, [], 'not before the link is closed');
+    letClose();
+    await ending;
+    assert.equal(released.length, 1);
+    assert.ok(released[0]! >= 0);
+    await s.call.end('api');
+    assert.equal(released.length, 1, 'once');
+  });
+
   it('busy: records cause 17 and releases the agent link', async () => {
     const s = setup();
     await s.call.start();
