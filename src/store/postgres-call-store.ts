@@ -29,6 +29,7 @@ import {
 import type { BridgeMetrics, CallStatus, CallView, TranscriptEntry } from '../model/call-view';
 import type { CallStore, CallSummary, RecoveredCallEvents, StoreBatch, TranscriptLine } from './call-store';
 import { migratePostgres } from './postgres-migrations';
+import { inTransaction } from './postgres-transaction';
 import { PostgresWebhookOutbox } from './postgres-webhook-outbox';
 import type { HasWebhookOutbox } from './webhook-outbox';
 
@@ -195,19 +196,14 @@ export class PostgresCallStore implements CallStore, HasWebhookOutbox {
     const lines = batch.lines.map(toLineRow);
     const updated = lineUpdates.map(toLineRow);
     await this.ready();
-    await this.#withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
+    await this.#withClient((client) =>
+      inTransaction(client, this.#log, async () => {
         if (rows.length > 0) await client.query(UPSERT_SQL, [JSON.stringify(rows)]);
         if (lines.length > 0) await client.query(INSERT_LINES_SQL, [JSON.stringify(lines)]);
         if (updated.length > 0) await client.query(UPSERT_LINES_SQL, [JSON.stringify(updated)]);
         await PostgresWebhookOutbox.add(client, outbox);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => this.#log.debug({ err: rollbackErr }, 'rollback failed (connection lost)'));
-        throw err;
-      }
-    });
+      }),
+    );
   }
 
   async get(id: string): Promise<CallRecord | undefined> {
@@ -259,20 +255,15 @@ export class PostgresCallStore implements CallStore, HasWebhookOutbox {
   /** Runs a failing UPDATE … RETURNING * and writes the webhook rows of what it ended, in one transaction. */
   async #failInTransaction(sql: string, params: unknown[], eventsOf: RecoveredCallEvents | undefined): Promise<CallRecord[]> {
     await this.ready();
-    return this.#withClient(async (client) => {
-      await client.query('BEGIN');
-      try {
+    return this.#withClient((client) =>
+      inTransaction(client, this.#log, async () => {
         const { rows } = await client.query<CallRow>(sql, params);
         const transcripts = await this.#transcriptsOf(rows.map((r) => r.id), client);
         const records = rows.map((row) => fromRow(row, transcripts.get(row.id) ?? []));
         if (eventsOf !== undefined) await PostgresWebhookOutbox.add(client, records.flatMap((r) => [...eventsOf(r)]));
-        await client.query('COMMIT');
         return records;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => this.#log.debug({ err: rollbackErr }, 'rollback failed (connection lost)'));
-        throw err;
-      }
-    });
+      }),
+    );
   }
 
   async close(): Promise<void> {

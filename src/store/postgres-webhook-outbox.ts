@@ -12,6 +12,7 @@
  */
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
+import { inTransaction } from './postgres-transaction';
 import type { DeadLetter, OutboxDelivery, OutboxEvent, OutboxStats, WebhookOutbox } from './webhook-outbox';
 
 /** Advisory lock key of outbox claims ("vgwebhok" as a number); nothing else takes it. */
@@ -94,16 +95,11 @@ export class PostgresWebhookOutbox implements WebhookOutbox {
     const client = await this.#pool.connect();
     let failure: Error | undefined;
     try {
-      await client.query('BEGIN');
-      try {
+      const rows = await inTransaction(client, this.#log, async () => {
         await client.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK_KEY]);
-        const { rows } = await client.query<OutboxRow>(CLAIM_SQL, [nowMs, nowMs, leaseMs, limit]);
-        await client.query('COMMIT');
-        return rows.map(fromRow).sort((a, b) => a.seq - b.seq);
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: unknown) => this.#log.debug({ err: rollbackErr }, 'rollback failed (connection lost)'));
-        throw err;
-      }
+        return (await client.query<OutboxRow>(CLAIM_SQL, [nowMs, nowMs, leaseMs, limit])).rows;
+      });
+      return rows.map(fromRow).sort((a, b) => a.seq - b.seq);
     } catch (err) {
       failure = err instanceof Error ? err : new Error(String(err));
       throw err;
