@@ -48,9 +48,14 @@ export class CallNotFoundError extends BridgeError {
 
 /** The service cannot take a call right now (ARI down, shutting down, at capacity). */
 export class ServiceUnavailableError extends BridgeError {
-  constructor(code: string, message: string) {
-    super(code, message, { retryable: true });
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retryable: true, cause: options.cause });
   }
+}
+
+/** 503 STORE_UNAVAILABLE for a failure of the store (`cause`); `message` says what could not be done. */
+export function storeUnavailable(message: string, cause: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('STORE_UNAVAILABLE', message, { cause });
 }
 
 /** A request that is well-formed but not allowed (e.g. a destination the policy denies). */

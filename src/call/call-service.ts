@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { StasisStartEvent } from '../ari/ari-events';
 import type { AriEventRouter } from '../ari/ari-event-router';
 import type { CallControl } from '../ari/call-control';
-import { BridgeError, CallNotFoundError, ServiceUnavailableError } from '../errors';
+import { BridgeError, CallNotFoundError, storeUnavailable, type ServiceUnavailableError } from '../errors';
 import { withTimeout } from '../lifecycle/timers';
 import type { LinkOpener } from '../media/conversation-link';
 import type { CallApi, CallRequester, ServiceHealth } from '../model/call-api';
@@ -117,7 +117,7 @@ export class CallService implements CallApi {
     } catch (err) {
       ticket.release();
       this.#deps.metrics.callRefused('outbound', 'store-unavailable');
-      throw storeUnavailable(err);
+      throw recordsUnavailable(err);
     }
     this.#track(call, ticket);
     await call.start();
@@ -140,7 +140,7 @@ export class CallService implements CallApi {
     try {
       stored = await this.#deps.store.get(id);
     } catch (err) {
-      if (pending.summary === undefined) throw storeUnavailable(err);
+      if (pending.summary === undefined) throw recordsUnavailable(err);
     }
     if (stored === undefined && pending.summary === undefined) throw new CallNotFoundError(id);
     const transcript = [...(stored?.transcript ?? [])];
@@ -153,7 +153,7 @@ export class CallService implements CallApi {
       return await this.#deps.store.list(query);
     } catch (err) {
       if (err instanceof RangeError) throw err;
-      throw storeUnavailable(err);
+      throw recordsUnavailable(err);
     }
   }
 
@@ -351,8 +351,6 @@ function refusalReason(err: unknown): string {
   return err instanceof BridgeError ? err.code.toLowerCase().replaceAll('_', '-') : 'error';
 }
 
-function storeUnavailable(cause: unknown): ServiceUnavailableError {
-  const err = new ServiceUnavailableError('STORE_UNAVAILABLE', 'call records cannot be written now; the call was not placed');
-  (err as { cause?: unknown }).cause = cause;
-  return err;
+function recordsUnavailable(cause: unknown): ServiceUnavailableError {
+  return storeUnavailable('call records cannot be written now; the call was not placed', cause);
 }

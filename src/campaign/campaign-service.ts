@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { BridgeError, ConflictError, NotFoundError, PolicyError, ServiceUnavailableError } from '../errors';
+import { BridgeError, ConflictError, NotFoundError, PolicyError, storeUnavailable } from '../errors';
 import type { CallRequester } from '../model/call-api';
 import type {
   CampaignApi,
@@ -172,8 +172,6 @@ async function storeGuard<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (err) {
     if (err instanceof BridgeError) throw err;
-    const unavailable = new ServiceUnavailableError('STORE_UNAVAILABLE', 'campaigns cannot be read or written now');
-    (unavailable as { cause?: unknown }).cause = err;
-    throw unavailable;
+    throw storeUnavailable('campaigns cannot be read or written now', err);
   }
 }

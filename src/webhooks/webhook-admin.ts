@@ -1,5 +1,5 @@
 /** The API's view of webhook delivery (src/model/webhook-api.ts) over the outbox. */
-import { ServiceUnavailableError } from '../errors';
+import { storeUnavailable } from '../errors';
 import type { DeadLetterPage, WebhookApi, WebhookStatusView } from '../model/webhook-api';
 import type { WebhookOutbox } from '../store/webhook-outbox';
 import { originOf } from './webhook-deliverer';
@@ -63,8 +63,6 @@ async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const unavailable = new ServiceUnavailableError('STORE_UNAVAILABLE', 'the webhook outbox cannot be read now');
-    (unavailable as { cause?: unknown }).cause = err;
-    throw unavailable;
+    throw storeUnavailable('the webhook outbox cannot be read now', err);
   }
 }
