@@ -486,7 +486,8 @@ export class Call extends SafeEmitter<CallEvents> {
       this.log.info({ metrics: this.#facts.metrics }, 'bridge metrics');
       this.#emit('metrics', this.#facts.metrics);
     }, settings.metricsLogIntervalMs);
-    this.#disposers.defer('metrics-timer', () => clearInterval(metricsTimer));
+    // On the conversation's stack: it goes with the agent (at a transfer too), not only with the call.
+    this.#conversationDisposers.defer('metrics-timer', () => clearInterval(metricsTimer));
   }
 
   // ---- teardown ----------------------------------------------------------------------------
