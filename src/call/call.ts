@@ -56,9 +56,9 @@ export class Call extends SafeEmitter<CallEvents> {
   readonly #channelId: string;
   #state: CallState = 'dialing';
   #hasChannel = false;
-  /** The leg in the call's bridge (and dialled, outbound): an agent leg joins the bridge after it. */
+  /** The leg in the call's bridge and, outbound, dialled. */
   #placed: Promise<void> | undefined;
-  /** The bridge exists with the leg in it (outbound: not dialled yet). */
+  /** The bridge exists with the leg in it (outbound: not dialled yet): an agent leg joins the bridge after it. */
   #bridged: Promise<void> | undefined;
   /** Settles when the first conversation's ExternalMedia channel joined the bridge or failed to (the dial waits for it). */
   readonly #firstMediaJoin: Promise<void>;
@@ -143,11 +143,23 @@ export class Call extends SafeEmitter<CallEvents> {
    */
   async #dialLeg(ringTimeoutS: number, hasMedia: boolean): Promise<void> {
     await this.#bridged;
-    if (hasMedia) {
+    if (hasMedia && !this.#isEnding()) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.#firstMediaJoin, new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_BEFORE_DIAL_MAX_MS)))]);
+      const ended = this.#abort.signal;
+      let onEnded = (): void => undefined;
+      await Promise.race([
+        this.#firstMediaJoin,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_BEFORE_DIAL_MAX_MS))),
+        new Promise<void>((resolve) => {
+          onEnded = () => resolve();
+          ended.addEventListener('abort', onEnded, { once: true });
+        }),
+      ]);
       clearTimeout(timer);
+      ended.removeEventListener('abort', onEnded);
     }
+    // Ended meanwhile (an API hang-up while the media joined): nothing to dial, the leg is going.
+    if (this.#isEnding()) return;
     await this.#deps.control.dial(this.#channelId, ringTimeoutS);
   }
 

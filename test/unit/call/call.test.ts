@@ -104,6 +104,16 @@ describe('Call', () => {
     assert.deepEqual(s.call.view().status_history.map((h) => h.status), ['dialing', 'ringing', 'failed']);
   });
 
+  it('a call hung up while its agent media still joins the bridge is never dialled', async () => {
+    const s = setup();
+    s.links.gate = new Promise(() => undefined); // the link (and so its RTP address) never comes
+    const starting = s.call.start();
+    await waitFor(() => s.control.ops.includes('addToBridge vg-br-c1 vg-c1'), { what: 'the leg in the bridge' });
+    await s.call.end('api');
+    await starting;
+    assert.ok(!s.control.ops.some((op) => op.startsWith('dial ')), s.control.ops.join(' | '));
+  });
+
   it('reports how long its release took, once, when everything it opened is released', async () => {
     const s = setup();
     await s.call.start();
