@@ -49,10 +49,10 @@ export interface AgentConnectHost {
   /**
    * Opens a conversation and joins its ExternalMedia channel (named for `generation`) to the
    * call's bridge, registering every release on `disposers`; `signal` aborts this attempt only.
-   * `answered` resolves when the call is answered: the caller's audio is kept from then on, also
-   * while the agent still connects (src/media/caller-audio-hold.ts).
+   * `answered` resolves when the call is answered, with epochNowMs() of the answer: the caller's
+   * audio is kept from then on, also while the agent still connects (src/media/caller-audio-hold.ts).
    */
-  open(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<void>): Promise<AgentLeg>;
+  open(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<number>): Promise<AgentLeg>;
   /** The conversation's disposer stack: each attempt gets a child of it. */
   readonly disposers: DisposerStack;
   isUnanswered(): boolean;
@@ -68,7 +68,7 @@ export interface AgentConnectHost {
 interface ConnectAttempt {
   readonly generation: number;
   /** Resolves the attempt's `answered` (AgentConnectHost.open). */
-  readonly answer: () => void;
+  readonly answer: (atEpochMs: number) => void;
   readonly leg: Promise<AgentLeg>;
   readonly abort: AbortController;
   readonly disposers: DisposerStack;
@@ -114,13 +114,13 @@ export class AgentConnect {
    * The call was answered: the agent leg to start, and whether the callee hears ringback until it
    * is there (only when it opens now: see the top of this file).
    */
-  atAnswer(): { leg: Promise<AgentLeg>; hasRingback: boolean } {
+  atAnswer(atEpochMs: number): { leg: Promise<AgentLeg>; hasRingback: boolean } {
     if (this.#attempt !== undefined) {
-      this.#attempt.answer();
+      this.#attempt.answer(atEpochMs);
       return { leg: this.#attempt.leg, hasRingback: false };
     }
     const attempt = this.#open();
-    attempt.answer();
+    attempt.answer(atEpochMs);
     return { leg: attempt.leg, hasRingback: true };
   }
 
@@ -128,8 +128,8 @@ export class AgentConnect {
     const generation = ++this.#generations;
     const abort = new AbortController();
     const disposers = this.#host.disposers.child(`agent-${generation}`);
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => (answer = resolve));
+    let answer!: (atEpochMs: number) => void;
+    const answered = new Promise<number>((resolve) => (answer = resolve));
     const state = { generation, answer, abort, disposers, isParked: false };
     const leg = this.#host.open(generation, AbortSignal.any([this.#host.signal, abort.signal]), disposers, answered);
     const attempt: ConnectAttempt = Object.assign(state, { leg });

@@ -4,7 +4,7 @@ import type { ExternalMediaAddress } from '../ari/call-control';
 import { AgentConnectionError, BridgeError } from '../errors';
 import { DisposerStack } from '../lifecycle/disposer-stack';
 import { SafeEmitter } from '../lifecycle/safe-emitter';
-import { withTimeout } from '../lifecycle/timers';
+import { epochNowMs, withTimeout } from '../lifecycle/timers';
 import type { CallRecord } from '../model/call-record';
 import type { AmdMode, CallStatus, StartCallRequest, TranscriptEntry } from '../model/call-view';
 import { AgentConnect, startRingback, type AgentLeg } from './agent-connect';
@@ -256,7 +256,7 @@ export class Call extends SafeEmitter<CallEvents> {
    * channel joins as soon as the link's RTP endpoint is bound, while the agent still connects, and
    * the caller's audio from the answer on is kept for the agent (docs/architecture.md#the-caller-is-heard-from-the-answer).
    */
-  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<void>): Promise<AgentLeg> {
+  async #openAgentLeg(generation: number, signal: AbortSignal, disposers: DisposerStack, answered: Promise<number>): Promise<AgentLeg> {
     const { control, router, settings } = this.#deps;
     const request = agentRequestOf(this.#facts.request, settings.agentUserId);
     let onLocalAddress!: (address: string) => void;
@@ -466,8 +466,10 @@ export class Call extends SafeEmitter<CallEvents> {
   /** The far end is there: its audio and the agent's start flowing (and the recording, if asked). */
   async #onAnswered(): Promise<void> {
     this.#markAnswered();
+    // The callee is there from now: at the answer, or after AMD when the leg is back in the bridge.
+    const callerFromEpochMs = epochNowMs();
     const { control, settings } = this.#deps;
-    const connecting = this.#connect.atAnswer();
+    const connecting = this.#connect.atAnswer(callerFromEpochMs);
     // A conversation opened only now (AGENT_CONNECT=answer, or parked while ringing): the callee
     // hears ringback, stopped before the agent's audio starts (src/call/agent-connect.ts).
     const ringback = { channelId: this.#channelId, bridgeId: bridgeId(this.id), playbackId: ringbackId(this.id) };
@@ -487,6 +489,7 @@ export class Call extends SafeEmitter<CallEvents> {
       log: this.log,
       link,
       remote,
+      callerFromEpochMs,
       callId: this.id,
       legChannelId: this.#channelId,
       isRecorded: this.#facts.request.record === true,

@@ -58,6 +58,8 @@ export interface StartMediaOptions {
   log: Logger;
   link: ConversationLink;
   remote: ExternalMediaAddress;
+  /** epochNowMs() from which the caller's audio is the callee's (ConversationLink.start). */
+  callerFromEpochMs: number;
   callId: string;
   legChannelId: string;
   /** The request asked for a recording of the bridge. */
@@ -71,7 +73,7 @@ export interface StartMediaOptions {
  */
 export async function startConversationMedia(o: StartMediaOptions): Promise<{ isRecording: boolean }> {
   const { control, link, log, remote } = o;
-  link.start(remote);
+  link.start(remote, o.callerFromEpochMs);
   let isRecording = false;
   if (o.isRecorded) {
     await control

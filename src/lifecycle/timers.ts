@@ -10,3 +10,8 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () =>
     clearTimeout(timer);
   }
 }
+
+/** The wall clock in ms with sub-ms resolution, comparable across threads (a media worker's and the main thread's). */
+export function epochNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

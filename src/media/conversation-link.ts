@@ -100,8 +100,12 @@ export interface ConversationLink {
   readonly localRtpAddress: string;
   /** Starts delivering reports; those that came before are delivered now, in order. */
   setHandlers(handlers: ConversationLinkHandlers): void;
-  /** Starts RTP both ways with Asterisk's ExternalMedia address. */
-  start(remote: { address: string; port: number }): void;
+  /**
+   * Starts RTP both ways with Asterisk's ExternalMedia address. The caller's audio that came since
+   * `callerFromEpochMs` (epochNowMs() when the callee was there: the answer, as this thread saw it)
+   * goes to the agent first: on a media worker this command comes later than the audio.
+   */
+  start(remote: { address: string; port: number }, callerFromEpochMs?: number): void;
   /** Tells the agent someone is there (no "are you still there?" while the phone rings). */
   sendUserActivity(): void;
   /** Text as if the caller said it (the agent answers). */
@@ -134,8 +138,8 @@ export interface EarlyMedia {
   onLocalAddress(localRtpAddress: string): void;
   /** Resolves when the ExternalMedia channel is in the bridge, with where Asterisk takes our RTP; may never resolve. */
   readonly joined: Promise<{ address: string; port: number }>;
-  /** Resolves when the far end answered; may never resolve. */
-  readonly answered: Promise<void>;
+  /** Resolves when the far end answered, with epochNowMs() of the answer; may never resolve. */
+  readonly answered: Promise<number>;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { connectAgent, type AgentConnectorOptions } from '../agent/agent-connector';
 import type { AgentClient } from '../agent/agent-client';
 import type { BridgeMetrics } from '../model/call-view';
-import { CallerAudioHold } from './caller-audio-hold';
+import { CallerAudioHold, type HeldCallerAudio } from './caller-audio-hold';
 import type { AgentConnectRequest, ConversationLink, ConversationLinkHandlers, EarlyMedia, LinkOpener } from './conversation-link';
 import { advertisedRtpAddress, RtpMediaSession, type MediaSessionDeps } from './media-session';
 
@@ -34,16 +34,20 @@ export class LocalLink implements ConversationLink {
   /** The first caller frame's arrival, kept for setHandlers when it came before (audio kept while the agent connected). */
   #firstCallerAtEpochMs: number | undefined;
   #closed: Promise<void> | undefined;
+  /** Caller audio kept until the Call starts the link (an agent connected before the answer). */
+  #hold: CallerAudioHold | undefined;
 
-  private constructor(client: AgentClient, media: RtpMediaSession, log: Logger) {
+  private constructor(client: AgentClient, media: RtpMediaSession, log: Logger, hold: CallerAudioHold | undefined) {
     this.#client = client;
     this.#media = media;
     this.#log = log;
+    this.#hold = hold;
   }
 
   /**
    * The RTP endpoint first (its address goes to `early` at once), then the agent, then the media
-   * session on that endpoint, started with the caller audio kept since the answer, if it came.
+   * session on that endpoint, started with the caller audio kept since the answer if it came, or
+   * else when the Call starts it.
    */
   static async open(deps: LocalLinkDeps, callId: string, request: AgentConnectRequest, signal: AbortSignal, early?: EarlyMedia): Promise<LocalLink> {
     const log = deps.log.child({ callId });
@@ -53,7 +57,7 @@ export class LocalLink implements ConversationLink {
     try {
       if (early !== undefined) {
         early.joined.then((remote) => hold.join(remote), () => undefined);
-        early.answered.then(() => hold.answer(), () => undefined);
+        early.answered.then((atEpochMs) => hold.answer(atEpochMs), () => undefined);
         early.onLocalAddress(advertisedRtpAddress(deps.media.config.externalMediaAdvertiseHost, endpoint.localPort));
       }
       client = await connectAgent(deps.agent, request, signal, log);
@@ -82,15 +86,17 @@ export class LocalLink implements ConversationLink {
         },
         endpoint,
       );
-      link = new LocalLink(client, media, log);
-      const held = hold.release();
-      if (held.remote !== undefined) {
-        if (held.dropped > 0) log.warn({ dropped: held.dropped }, 'caller audio kept while the agent connected overflowed; the oldest was dropped');
-        media.startWithHeld(held.remote, held);
+      // Answered already: start now with what was kept. Otherwise the hold goes on until the Call
+      // starts the link, and keeps what came between the answer and that start.
+      link = new LocalLink(client, media, log, hold.isAnswered ? undefined : hold);
+      if (hold.isAnswered) {
+        const held = hold.release();
+        if (held.remote !== undefined) link.#startWithHeld(held.remote, held);
       }
       deps.onOpened?.({ client, media });
       return link;
     } catch (err) {
+      hold.release();
       await client.close(1000, 'call ended');
       throw err;
     }
@@ -143,8 +149,12 @@ export class LocalLink implements ConversationLink {
     if (this.#firstCallerAtEpochMs !== undefined) h.onFirstCallerFrame?.(this.#firstCallerAtEpochMs);
   }
 
-  start(remote: { address: string; port: number }): void {
-    this.#media.start(remote);
+  start(remote: { address: string; port: number }, callerFromEpochMs?: number): void {
+    const hold = this.#hold;
+    this.#hold = undefined;
+    if (hold === undefined) return this.#media.start(remote);
+    if (callerFromEpochMs !== undefined) hold.answer(callerFromEpochMs);
+    this.#startWithHeld(remote, hold.release());
   }
   sendUserActivity(): void {
     this.#client.sendUserActivity();
@@ -172,10 +182,17 @@ export class LocalLink implements ConversationLink {
   }
 
   close(code = 1000, reason = 'call ended'): Promise<void> {
+    this.#hold?.release();
+    this.#hold = undefined;
     this.#closed ??= Promise.allSettled([this.#client.close(code, reason), this.#media.close()]).then((results) => {
       for (const r of results) if (r.status === 'rejected') this.#log.warn({ err: r.reason }, 'link release failed');
     });
     return this.#closed;
+  }
+
+  #startWithHeld(remote: { address: string; port: number }, held: HeldCallerAudio): void {
+    if (held.dropped > 0) this.#log.warn({ dropped: held.dropped }, 'caller audio kept while the agent connected overflowed; the oldest was dropped');
+    this.#media.startWithHeld(remote, held);
   }
 
   #onFirstPlayout(): void {

@@ -78,7 +78,7 @@ export type MainToWorker =
   | { t: 'abort-open'; reqId: number }
   /** EarlyMedia.joined and .answered of link `reqId` while it opens (an open link ignores them: its Call starts it). */
   | { t: 'joined'; reqId: number; remote: { address: string; port: number } }
-  | { t: 'answered'; reqId: number }
+  | { t: 'answered'; reqId: number; atEpochMs: number }
   | { t: 'cmd'; linkId: number; name: LinkCommandName; args: unknown[] }
   | { t: 'drain'; reqId: number; linkId: number; timeoutMs: number }
   | { t: 'close'; reqId: number; linkId: number; code: number; reason: string }

@@ -23,7 +23,7 @@ const deps = { agent: setup.agent, media: { config: setup.media, pool, mediaCloc
 const links = new Map<number, ConversationLink>();
 const opening = new Map<number, AbortController>();
 /** What the main thread tells links still opening with early media (EarlyMedia.joined, .answered). */
-const earlyOf = new Map<number, { join: (remote: { address: string; port: number }) => void; answer: () => void }>();
+const earlyOf = new Map<number, { join: (remote: { address: string; port: number }) => void; answer: (atEpochMs: number) => void }>();
 
 function send(message: WorkerToMain): void {
   port!.postMessage(message);
@@ -44,9 +44,9 @@ async function open(m: Extract<MainToWorker, { t: 'open' }>): Promise<void> {
   let early: EarlyMedia | undefined;
   if (m.hasEarlyMedia) {
     let join!: (remote: { address: string; port: number }) => void;
-    let answer!: () => void;
+    let answer!: (atEpochMs: number) => void;
     const joined = new Promise<{ address: string; port: number }>((resolve) => (join = resolve));
-    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const answered = new Promise<number>((resolve) => (answer = resolve));
     earlyOf.set(m.reqId, { join, answer });
     early = { onLocalAddress: (localRtpAddress) => send({ t: 'media-address', reqId: m.reqId, localRtpAddress }), joined, answered };
   }
@@ -114,7 +114,7 @@ port.on('message', (m: MainToWorker) => {
       earlyOf.get(m.reqId)?.join(m.remote);
       return;
     case 'answered':
-      earlyOf.get(m.reqId)?.answer();
+      earlyOf.get(m.reqId)?.answer(m.atEpochMs);
       return;
     case 'cmd':
       command(m);

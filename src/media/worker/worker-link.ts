@@ -69,8 +69,8 @@ export class WorkerLink implements ConversationLink {
     this.deliver('onFailed', [err]);
   }
 
-  start(remote: { address: string; port: number }): void {
-    this.#channel.command('start', [remote]);
+  start(remote: { address: string; port: number }, callerFromEpochMs?: number): void {
+    this.#channel.command('start', [remote, callerFromEpochMs]);
   }
   sendUserActivity(): void {
     this.#channel.command('sendUserActivity', []);

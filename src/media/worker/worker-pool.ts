@@ -154,7 +154,7 @@ export class MediaWorkerPool {
     signal.addEventListener('abort', onAbort, { once: true });
     // Posted whenever they come; once the link is open they are no-ops there (its Call starts it).
     early?.joined.then((remote) => this.#post(worker, { t: 'joined', reqId, remote }), () => undefined);
-    early?.answered.then(() => this.#post(worker, { t: 'answered', reqId }), () => undefined);
+    early?.answered.then((atEpochMs) => this.#post(worker, { t: 'answered', reqId, atEpochMs }), () => undefined);
     try {
       return await new Promise<WorkerLink>((resolve, reject) => {
         worker.opens.set(reqId, { callId, early, resolve, reject });
