@@ -21,6 +21,11 @@ import { simAgentId, type GatewaySpec } from './lib/protocol';
 import type { ConversationLinkHandlers } from '../src/media/conversation-link';
 
 const spec = readSpec<GatewaySpec>();
+
+/** process.hrtime in µs: the clock a `--cpu-prof` profile's samples are stamped with. */
+function hrUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
 /** Agent sockets opened at once while setting up (the simulator's handshake is cheap). */
 const CONNECT_BATCH = 10;
 
@@ -53,13 +58,14 @@ async function main(): Promise<void> {
   measure.probe.install();
   let isClosing = false;
   let unexpectedAgentCloses = 0;
+  let windowStartUs = 0;
   const config = {
     externalMediaHost: '127.0.0.1',
     externalMediaAdvertiseHost: '127.0.0.1',
     externalMediaFormat: spec.format,
     rtpPortMin: spec.rtpPortMin,
     rtpPortMax: spec.rtpPortMax,
-    audioChunkSizeMs: 20,
+    audioChunkSizeMs: spec.chunkMs ?? 20,
     resamplerConverter: spec.converter,
   };
   const sessions: RtpMediaSession[] = [];
@@ -98,11 +104,13 @@ async function main(): Promise<void> {
       m.remotes.forEach((remote, i) => links[i]?.start(remote));
       sendToParent({ type: 'started' });
     } else if (m.type === 'measure-start') {
+      windowStartUs = hrUs();
       measure.start(sessions);
       sendToParent({ type: 'measuring' });
     } else if (m.type === 'measure-stop') {
+      const windowUs = { startUs: windowStartUs, endUs: hrUs() };
       const result = measure.stop(sessions, { base, poolWarm, pool, poolWarmMs, unexpectedAgentCloses });
-      sendToParent({ type: 'gateway-result', result });
+      sendToParent({ type: 'gateway-result', result: { ...result, windowUs } });
     } else if (m.type === 'close') close();
   }, close);
   sendToParent({ type: 'ready', ports: links.map((l) => Number(l.localRtpAddress.split(':').pop())), pid: process.pid });
@@ -118,11 +126,12 @@ async function mainThreads(mediaWorkers: number): Promise<void> {
     externalMediaFormat: spec.format,
     rtpPortMin: spec.rtpPortMin,
     rtpPortMax: spec.rtpPortMax,
-    audioChunkSizeMs: 20,
+    audioChunkSizeMs: spec.chunkMs ?? 20,
     resamplerConverter: spec.converter,
   };
   let isClosing = false;
   let unexpectedAgentCloses = 0;
+  let windowStartUs = 0;
   const run = await openWorkerLinks({ ...spec, mediaWorkers }, media, log);
   const poolWarm = memorySnapshot();
   for (const link of run.links) link.setHandlers(ignoringAllBut(() => {
@@ -144,10 +153,12 @@ async function mainThreads(mediaWorkers: number): Promise<void> {
       m.remotes.forEach((remote, i) => run.links[i]?.start(remote));
       sendToParent({ type: 'started' });
     } else if (m.type === 'measure-start') {
+      windowStartUs = hrUs();
       run.start();
       sendToParent({ type: 'measuring' });
     } else if (m.type === 'measure-stop') {
-      sendToParent({ type: 'gateway-result', result: run.stop({ base, poolWarm, unexpectedAgentCloses }) });
+      const windowUs = { startUs: windowStartUs, endUs: hrUs() };
+      sendToParent({ type: 'gateway-result', result: { ...run.stop({ base, poolWarm, unexpectedAgentCloses }), windowUs } });
     } else if (m.type === 'close') close();
   }, close);
   run.announce();

@@ -18,6 +18,7 @@ import { AGENT_AUDIO_FORMATS, type AgentAudioFormat, type ExternalMediaFormat } 
 import type { ConverterName } from '../src/config';
 import type { AsteriskOptions } from './lib/asterisk-scenario';
 import { installExitGuards } from './lib/cleanup';
+import { formatStages } from './lib/profile-stages';
 import { carrierTable, resourceTable, scenarioName, timingTable } from './lib/report';
 import { runSynthetic, type RunOptions, type ScenarioResult, type ScenarioSpec } from './lib/scenario';
 
@@ -38,6 +39,9 @@ const HELP = `npm run bench -- [options]
                              (per-frame probes), N = N worker threads; each scenario runs in each
   --asterisk                 also run calls through the real Asterisk pair (carrier stand-in + PBX)
   --asterisk-calls 1,5       concurrency of the Asterisk runs (each format, first converter)
+  --chunk-ms 20,100          AUDIO_CHUNK_SIZE_MS of the synthetic runs' gateway (caller audio per agent message)
+  --profile DIR              CPU-profile each synthetic scenario's gateway (its media workers too)
+                             into DIR/<scenario>/ and print each thread's measured window by stage
   --json FILE                write every figure as JSON
   --help`;
 
@@ -70,6 +74,7 @@ function parseOptions(): {
   run: RunOptions;
   asterisk: AsteriskOptions | undefined;
   json: string | undefined;
+  chunkMs: number[];
 } {
   const { values } = parseArgs({
     options: {
@@ -85,6 +90,8 @@ function parseOptions(): {
       asterisk: { type: 'boolean', default: false },
       'asterisk-calls': { type: 'string', default: '1,5' },
       json: { type: 'string' },
+      profile: { type: 'string' },
+      'chunk-ms': { type: 'string', default: '20' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -101,7 +108,7 @@ function parseOptions(): {
   if (!(rtpPortMin >= 1024 && rtpPortMax <= 65535 && rtpPortMin < rtpPortMax)) throw new Error('--rtp-ports must look like 43000-43999');
   const [agentFormat] = oneOf(list(values['agent-format'] ?? '', 'agent-format'), AGENT_AUDIO_FORMATS, 'agent-format');
   const converterCalls = ints(values['converter-calls'] ?? '0', 'converter-calls').filter((c) => c > 0);
-  const run: RunOptions = { durationS, warmupS, rtpPortMin, rtpPortMax, utteranceMs: 2000, speedFactor: 4 };
+  const run: RunOptions = { durationS, warmupS, rtpPortMin, rtpPortMax, utteranceMs: 2000, speedFactor: 4, profileDir: values.profile };
   return {
     calls: ints(values.calls ?? '', 'calls').filter((c) => c > 0),
     mediaWorkers: ints(values['media-workers'] ?? '0', 'media-workers'),
@@ -112,6 +119,10 @@ function parseOptions(): {
     run,
     asterisk: values.asterisk ? { calls: ints(values['asterisk-calls'] ?? '', 'asterisk-calls').filter((c) => c > 0), run } : undefined,
     json: values.json,
+    chunkMs: ints(values['chunk-ms'] ?? '20', 'chunk-ms').map((ms) => {
+      if (![20, 40, 60, 80, 100].includes(ms)) throw new Error(`--chunk-ms: ${ms} is not one of 20, 40, 60, 80, 100 (AUDIO_CHUNK_SIZE_MS)`);
+      return ms;
+    }),
   };
 }
 
@@ -142,7 +153,11 @@ async function main(): Promise<void> {
   const specs: ScenarioSpec[] = [];
   for (const calls of o.calls) {
     for (const format of o.formats) {
-      for (const mediaWorkers of o.mediaWorkers) specs.push({ calls, mediaWorkers, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) });
+      for (const mediaWorkers of o.mediaWorkers) {
+        for (const chunkMs of o.chunkMs) {
+          specs.push({ calls, mediaWorkers, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat), ...(chunkMs === 20 ? {} : { chunkMs }) });
+        }
+      }
     }
   }
   // Converters are compared in one mode: the last of --media-workers (the product's default last).
@@ -201,6 +216,9 @@ async function main(): Promise<void> {
       'warm ResamplerPool\'s share; ticks: empty = nothing queued, late = >10 ms late, skipped = slots lost to a stall)\n' +
       `${resourceTable(results)}\n`,
   );
+  for (const r of results) {
+    if (r.stages !== undefined) out.write(`\nWhere the gateway's threads spent the window, ${scenarioName(r)} (share of each thread's busy time)\n${formatStages(r.stages)}\n`);
+  }
   if (results.some((r) => r.kind === 'asterisk')) out.write(`\nThrough real Asterisk, at the carrier\n${carrierTable(results)}\n`);
   if (failures.length > 0) out.write(`\nFAILED scenarios:\n${failures.map((f) => `  - ${f}`).join('\n')}\n`);
   if (o.json !== undefined) {

@@ -46,6 +46,8 @@ export interface MemorySnapshot {
 export interface GatewayResult {
   readonly calls: number;
   readonly windowMs: number;
+  /** The window on process.hrtime, µs (the clock of a `--cpu-prof` profile's timestamps). */
+  readonly windowUs?: { startUs: number; endUs: number };
   readonly load: ProcessLoad;
   /** Per RTP datagram from the caller: parse → decode → resample → encode → chunk → ws send, µs. */
   readonly inboundFrameUs: Summary;
@@ -130,6 +132,8 @@ export interface GatewaySpec {
   readonly format: ExternalMediaFormat;
   readonly converter: ConverterName;
   readonly agentFormat: AgentAudioFormat;
+  /** AUDIO_CHUNK_SIZE_MS; 20 when not given. */
+  readonly chunkMs?: number;
   readonly simUrl: string;
   readonly rtpPortMin: number;
   readonly rtpPortMax: number;

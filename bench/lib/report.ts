@@ -24,7 +24,7 @@ function pct(part: number, whole: number, digits = 2): string {
 export function scenarioName(r: ScenarioResult): string {
   const s = r.spec;
   const path = s.format === 'ulaw' && s.agentFormat === 'ulaw_8000' ? 'ulaw passthrough' : `${s.format}↔${s.agentFormat} ${s.converter}`;
-  const mode = s.mediaWorkers === 0 ? 'in-process' : `${s.mediaWorkers} workers`;
+  const mode = `${s.mediaWorkers === 0 ? 'in-process' : `${s.mediaWorkers} workers`}${s.chunkMs === undefined ? '' : `, ${s.chunkMs} ms chunks`}`;
   return r.kind === 'asterisk' ? `Asterisk: ${path}, ${mode}` : `${path}, ${mode}`;
 }
 

@@ -3,11 +3,14 @@
  * simulator in their own processes. Starts the children, lets the calls settle (`warmupS`),
  * measures `durationS`, and stops every child by pid whatever happens.
  */
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentAudioFormat, ExternalMediaFormat } from '../../src/audio/frame';
 import type { ConverterName } from '../../src/config';
 import { ChildHandle } from './child';
+import { analyseProfileDir, type ThreadStages } from './profile-stages';
 import type { AsteriskWorkerResult, GatewayResult, GatewaySpec, PeerResult, PeerSpec, SimResult, SimSpec } from './protocol';
 import { MachineLoad } from './stats';
 
@@ -19,6 +22,8 @@ export interface ScenarioSpec {
   readonly format: ExternalMediaFormat;
   readonly converter: ConverterName;
   readonly agentFormat: AgentAudioFormat;
+  /** AUDIO_CHUNK_SIZE_MS of the measured gateway when not the default 20 (synthetic runs). */
+  readonly chunkMs?: number;
 }
 
 export interface RunOptions {
@@ -28,6 +33,8 @@ export interface RunOptions {
   readonly rtpPortMax: number;
   readonly utteranceMs: number;
   readonly speedFactor: number;
+  /** `--profile`: CPU profiles of each synthetic scenario's gateway go under this folder. */
+  readonly profileDir?: string;
 }
 
 /** Carrier-side view of the calls through real Asterisk. */
@@ -62,6 +69,8 @@ export interface ScenarioResult {
   /** Share of the window in which some task on the box waited for a CPU (/proc/pressure/cpu). */
   readonly cpuPressurePct: number;
   readonly loadAvg1m: number;
+  /** `--profile`: each gateway thread's busy time in the window, by stage. */
+  readonly stages?: readonly ThreadStages[];
 }
 
 /** Per-scenario deadlines: generous, because the box may be loaded by other work. */
@@ -90,7 +99,21 @@ export function spawnSimulator(agentFormat: AgentAudioFormat, o: RunOptions): Ch
   return sim;
 }
 
+/**
+ * One scenario; with `o.profileDir`, the gateway runs under `--cpu-prof` (its workers too) and the
+ * result says where its threads spent the measured window (bench/lib/profile-stages.ts).
+ */
 export async function runSynthetic(spec: ScenarioSpec, o: RunOptions): Promise<ScenarioResult> {
+  if (o.profileDir === undefined) return runSyntheticOnce(spec, o, []);
+  const dir = path.join(o.profileDir, `${spec.format}-${spec.converter}-${spec.mediaWorkers}w-${spec.calls}-${spec.chunkMs ?? 20}ms`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const result = await runSyntheticOnce(spec, o, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  // The gateway has exited (runSyntheticOnce stops it), so its threads' profiles are written.
+  return { ...result, stages: analyseProfileDir(dir, result.gateway.windowUs) };
+}
+
+async function runSyntheticOnce(spec: ScenarioSpec, o: RunOptions, profileArgs: string[]): Promise<ScenarioResult> {
   const children: ChildHandle[] = [];
   try {
     const sim = spawnSimulator(spec.agentFormat, o);
@@ -98,7 +121,7 @@ export async function runSynthetic(spec: ScenarioSpec, o: RunOptions): Promise<S
     const { apiUrl } = await sim.next('ready', STEP_TIMEOUT_MS);
     if (apiUrl === undefined) throw new Error('simulator did not say where it listens');
     const gatewaySpec: GatewaySpec = { ...spec, simUrl: apiUrl, rtpPortMin: o.rtpPortMin, rtpPortMax: o.rtpPortMax };
-    const gateway = ChildHandle.spawn('gateway-worker.ts', gatewaySpec, 'gateway', gatewayNodeArgs());
+    const gateway = ChildHandle.spawn('gateway-worker.ts', gatewaySpec, 'gateway', [...gatewayNodeArgs(), ...profileArgs]);
     children.push(gateway);
     const { ports } = await gateway.next('ready', READY_TIMEOUT_MS);
     if (ports === undefined || ports.length !== spec.calls) throw new Error('gateway did not report its RTP ports');

@@ -295,5 +295,8 @@ function workerFile(): string {
  * from here: the process may run in another directory.
  */
 function workerRuntime(): { execArgv: string[] } {
-  return { execArgv: path.extname(__filename) === '.ts' ? ['--require', require.resolve('tsx/cjs')] : [] };
+  // A process started with `--cpu-prof` profiles its media workers too, each into its own file
+  // (docs/performance.md#where-a-workers-time-goes).
+  const profiling = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+  return { execArgv: [...(path.extname(__filename) === '.ts' ? ['--require', require.resolve('tsx/cjs')] : []), ...profiling] };
 }
