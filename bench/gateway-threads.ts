@@ -97,9 +97,10 @@ export async function openWorkerLinks(spec: GatewaySpec & { mediaWorkers: number
           framesSent,
           emptyTicks: Math.max(0, ticks - framesSent),
           lateTicks: end.late - before.late,
-          catchUpTicks: 0,
+          // Not in a worker's link counters: NaN (null over IPC) prints as "–".
+          catchUpTicks: Number.NaN,
           skippedTicks: end.dropped - before.dropped,
-          stalls: 0,
+          stalls: Number.NaN,
         },
         inbound: { received: end.packetsIn - before.packetsIn, lost: 0 },
         memory: { base: context.base, poolWarm: context.poolWarm, duringCalls, maxRssMb: process.resourceUsage().maxRSS / 1024 },

@@ -29,7 +29,7 @@ function pacerCounters(s: ReturnType<RtpMediaSession['diagnostics']>['pacer']): 
     framesSent: s.framesSent,
     emptyTicks: s.ticks - s.framesSent,
     lateTicks: s.lateTicks,
-    catchUpTicks: 0,
+    catchUpTicks: s.catchUpTicks,
     skippedTicks: s.skippedTicks,
     stalls: s.stalls,
   };

@@ -85,7 +85,7 @@ export function resourceTable(results: readonly ScenarioResult[]): string {
     'JS heap MB/call',
     'arrayBuffers MB/call',
     'of which engines RSS/AB',
-    'empty/late/skipped ticks %',
+    'empty/late/catch-up/skipped ticks %',
     'GCs / heap KB per call-min',
     'peer+sim CPU %',
     'box busy % of 200 / CPU pressure %',
@@ -111,7 +111,8 @@ export function resourceTable(results: readonly ScenarioResult[]): string {
       g.pool.created === 0
         ? 'none'
         : `${calls >= MIN_CALLS_FOR_RSS ? perCall(m.poolWarm.rssMb, m.base.rssMb) : '–'} / ${perCall(m.poolWarm.arrayBuffersMb, m.base.arrayBuffersMb)}`,
-      `${pct(t.emptyTicks, t.ticks)} / ${pct(t.lateTicks, t.ticks)} / ${pct(t.skippedTicks, t.ticks + t.skippedTicks)}`,
+      // Catch-up ticks: slots played back to back after a stall (a burst, not silence); not reported by workers.
+      `${pct(t.emptyTicks, t.ticks)} / ${pct(t.lateTicks, t.ticks)} / ${Number.isFinite(t.catchUpTicks) ? pct(t.catchUpTicks, t.ticks) : '–'} / ${pct(t.skippedTicks, t.ticks + t.skippedTicks)}`,
       allocationPerCallMinute(g),
       n(others, 0),
       `${n(r.machineBusyPctOfCore, 0)} / ${n(r.cpuPressurePct, 0)}`,

@@ -20,7 +20,7 @@ export interface MediaClockMember {
 /** A member's place on the clock; `leave()` is idempotent. */
 export interface MediaClockMembership {
   /** Slot timing since the member joined. */
-  stats(): Pick<PacerStats, 'ticks' | 'lateTicks' | 'skippedTicks' | 'stalls' | 'maxLateMs'>;
+  stats(): Pick<PacerStats, 'ticks' | 'lateTicks' | 'catchUpTicks' | 'skippedTicks' | 'stalls' | 'maxLateMs'>;
   leave(): void;
 }
 
@@ -74,6 +74,7 @@ export class MediaClock {
         return {
           ticks: now.ticks - member.joined.ticks,
           lateTicks: now.lateTicks - member.joined.lateTicks,
+          catchUpTicks: now.catchUpTicks - member.joined.catchUpTicks,
           skippedTicks: now.skippedTicks - member.joined.skippedTicks,
           stalls: now.stalls - member.joined.stalls,
           maxLateMs: member.maxLateMs,

@@ -320,7 +320,7 @@ export class RtpMediaSession {
   }
 
   #slotStats(): ReturnType<MediaClockMembership['stats']> {
-    return this.#membership?.stats() ?? { ticks: 0, lateTicks: 0, skippedTicks: 0, stalls: 0, maxLateMs: 0 };
+    return this.#membership?.stats() ?? { ticks: 0, lateTicks: 0, catchUpTicks: 0, skippedTicks: 0, stalls: 0, maxLateMs: 0 };
   }
 
   close(): Promise<void> {
