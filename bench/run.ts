@@ -19,7 +19,8 @@ import type { ConverterName } from '../src/config';
 import type { AsteriskOptions } from './lib/asterisk-scenario';
 import { installExitGuards } from './lib/cleanup';
 import { formatStages } from './lib/profile-stages';
-import { carrierTable, resourceTable, scenarioName, timingTable } from './lib/report';
+import { MAX_TICK_PCT, searchCapacity, uncleanBecause, type CapacityRow } from './lib/capacity';
+import { capacityTable, carrierTable, resourceTable, scenarioName, timingTable } from './lib/report';
 import { runSynthetic, type RunOptions, type ScenarioResult, type ScenarioSpec } from './lib/scenario';
 
 const CONVERTERS: readonly ConverterName[] = ['sinc_fastest', 'sinc_medium', 'sinc_best', 'linear', 'zero_order_hold'];
@@ -39,6 +40,8 @@ const HELP = `npm run bench -- [options]
                              (per-frame probes), N = N worker threads; each scenario runs in each
   --asterisk                 also run calls through the real Asterisk pair (carrier stand-in + PBX)
   --asterisk-calls 1,5       concurrency of the Asterisk runs (each format, first converter)
+  --capacity 20-400          instead of --calls: find each format's and mode's largest clean call count
+                             between the two (docs/performance.md#capacity)
   --chunk-ms 20,100          AUDIO_CHUNK_SIZE_MS of the synthetic runs' gateway (caller audio per agent message)
   --profile DIR              CPU-profile each synthetic scenario's gateway (its media workers too)
                              into DIR/<scenario>/ and print each thread's measured window by stage
@@ -75,6 +78,7 @@ function parseOptions(): {
   asterisk: AsteriskOptions | undefined;
   json: string | undefined;
   chunkMs: number[];
+  capacity: { start: number; max: number } | undefined;
 } {
   const { values } = parseArgs({
     options: {
@@ -92,6 +96,7 @@ function parseOptions(): {
       json: { type: 'string' },
       profile: { type: 'string' },
       'chunk-ms': { type: 'string', default: '20' },
+      capacity: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -119,11 +124,18 @@ function parseOptions(): {
     run,
     asterisk: values.asterisk ? { calls: ints(values['asterisk-calls'] ?? '', 'asterisk-calls').filter((c) => c > 0), run } : undefined,
     json: values.json,
+    capacity: values.capacity === undefined ? undefined : capacityRange(values.capacity),
     chunkMs: ints(values['chunk-ms'] ?? '20', 'chunk-ms').map((ms) => {
       if (![20, 40, 60, 80, 100].includes(ms)) throw new Error(`--chunk-ms: ${ms} is not one of 20, 40, 60, 80, 100 (AUDIO_CHUNK_SIZE_MS)`);
       return ms;
     }),
   };
+}
+
+function capacityRange(text: string): { start: number; max: number } {
+  const [start = Number.NaN, max = Number.NaN] = text.split('-').map(Number);
+  if (!(Number.isInteger(start) && Number.isInteger(max) && start >= 1 && start <= max && max <= 1000)) throw new Error('--capacity must look like 20-400 (start-maximum calls)');
+  return { start, max };
 }
 
 /** Numbers from JSON over IPC: NaN arrives as null. */
@@ -151,7 +163,8 @@ async function main(): Promise<void> {
   const o = parseOptions();
   const [sweepConverter = 'sinc_fastest'] = o.converters;
   const specs: ScenarioSpec[] = [];
-  for (const calls of o.calls) {
+  // A capacity search replaces the --calls sweep.
+  for (const calls of o.capacity === undefined ? o.calls : []) {
     for (const format of o.formats) {
       for (const mediaWorkers of o.mediaWorkers) {
         for (const chunkMs of o.chunkMs) {
@@ -169,8 +182,10 @@ async function main(): Promise<void> {
     }
   }
   const asteriskRuns = o.asterisk === undefined ? 0 : o.asterisk.calls.length * o.formats.length;
+  // Doubling steps plus at most about six bisections, per format and mode.
+  const capacityRuns = o.capacity === undefined ? 0 : o.formats.length * o.mediaWorkers.length * (Math.ceil(Math.log2(o.capacity.max / o.capacity.start)) + 8);
   // Generous: setup on a loaded box can take a minute per scenario; a hang still ends the run.
-  const deadlineMs = (specs.length + asteriskRuns) * (o.run.warmupS + o.run.durationS + 120) * 1000 + (asteriskRuns > 0 ? 120_000 : 0);
+  const deadlineMs = (specs.length + asteriskRuns + capacityRuns) * (o.run.warmupS + o.run.durationS + 120) * 1000 + (asteriskRuns > 0 ? 120_000 : 0);
   const removeGuards = installExitGuards(deadlineMs);
   const m = machine();
   process.stderr.write(`bench: ${specs.length} scenarios × (${o.run.warmupS} s settle + ${o.run.durationS} s measured) on ${m.cores}× ${m.cpuModel}, load ${m.loadAvgAtStart}\n`);
@@ -186,6 +201,39 @@ async function main(): Promise<void> {
     } catch (err) {
       failures.push(`${label}: ${err instanceof Error ? err.message : String(err)}`);
       process.stderr.write(`bench:   FAILED: ${String(err)}\n`);
+    }
+  }
+  const capacities: CapacityRow[] = [];
+  for (const format of o.capacity === undefined ? [] : o.formats) {
+    for (const mediaWorkers of o.mediaWorkers) {
+      const base = { mediaWorkers, format, converter: sweepConverter, agentFormat: agentFormatFor(format, o.agentFormat) };
+      const runs = new Map<number, { result?: ScenarioResult; why: string[] }>();
+      const search = await searchCapacity(o.capacity!, async (calls) => {
+        const label = `capacity: ${calls} × ${format}/${base.agentFormat}, ${mediaWorkers === 0 ? 'in-process' : `${mediaWorkers} media workers`}`;
+        process.stderr.write(`bench: ${label} …\n`);
+        try {
+          const result = await runSynthetic({ ...base, calls }, o.run);
+          results.push(result);
+          const why = uncleanBecause(result);
+          runs.set(calls, { result, why });
+          process.stderr.write(`bench:   ${why.length === 0 ? 'clean' : `not clean: ${why.join('; ')}`}\n`);
+          return why.length === 0;
+        } catch (err) {
+          runs.set(calls, { why: [`the run failed: ${err instanceof Error ? err.message : String(err)}`] });
+          process.stderr.write(`bench:   FAILED: ${String(err)}\n`);
+          return false;
+        }
+      });
+      const at = (calls: number | undefined): { result?: ScenarioResult; why: string[] } | undefined => (calls === undefined ? undefined : runs.get(calls));
+      const first = at(search.firstUnclean);
+      const name = first?.result ?? at(search.largestClean)?.result;
+      capacities.push({
+        search,
+        atLargestClean: at(search.largestClean)?.result,
+        atFirstUnclean: first?.result,
+        uncleanBecause: first?.why ?? [],
+        name: name === undefined ? `${format}, ${mediaWorkers === 0 ? 'in-process' : `${mediaWorkers} workers`}` : scenarioName(name),
+      });
     }
   }
   if (o.asterisk !== undefined) {
@@ -216,6 +264,12 @@ async function main(): Promise<void> {
       'warm ResamplerPool\'s share; ticks: empty = nothing queued, late = >10 ms late, skipped = slots lost to a stall)\n' +
       `${resourceTable(results)}\n`,
   );
+  if (capacities.length > 0) {
+    out.write(
+      `\nCapacity: the largest clean count found between ${o.capacity!.start} and ${o.capacity!.max} calls (clean: < ${MAX_TICK_PCT} % of ticks late, < ${MAX_TICK_PCT} % of slots\n` +
+        `skipped, no packet lost, no slot without audio at the receiver; ✗ = not clean)\n${capacityTable(capacities)}\n`,
+    );
+  }
   for (const r of results) {
     if (r.stages !== undefined) out.write(`\nWhere the gateway's threads spent the window, ${scenarioName(r)} (share of each thread's busy time)\n${formatStages(r.stages)}\n`);
   }

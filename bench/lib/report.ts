@@ -2,6 +2,7 @@
  * The printed report: one timing table and one resource table per run, plain text with aligned
  * columns (also valid Markdown tables, so they paste into the README).
  */
+import type { CapacityRow } from './capacity';
 import type { ScenarioResult } from './scenario';
 import type { Summary } from './stats';
 
@@ -157,4 +158,30 @@ function allocationPerCallMinute(g: ScenarioResult['gateway']): string {
 function firstCallerFrame(h: { count: number; meanMs: number; allWithinMs: number | undefined } | undefined): string {
   if (h === undefined || !(h.count > 0)) return '–';
   return `${n(h.meanMs, 1)} / ${h.allWithinMs === undefined ? '> 2560' : n(h.allWithinMs, 0)} (${h.count} calls)`;
+}
+
+/** The capacity search's answer per mode (bench/lib/capacity.ts), with the figures at the largest clean count. */
+export function capacityTable(rows: readonly CapacityRow[]): string {
+  const header = ['scenario', 'largest clean', 'first not clean, why', 'counts tried', 'CPU %/call', 'RSS MB/call', 'GCs / heap KB per call-min', 'peer+sim CPU %', 'box busy % of 200'];
+  return table(
+    header,
+    rows.map((row) => {
+      const r = row.atLargestClean;
+      const g = r?.gateway;
+      const calls = Math.max(1, g?.calls ?? 1);
+      const rss = g !== undefined && calls >= MIN_CALLS_FOR_RSS ? n((g.memory.duringCalls.rssMb - g.memory.base.rssMb) / calls, 2) : '–';
+      const unclean = row.search.firstUnclean === undefined ? 'none up to the maximum' : `${row.search.firstUnclean}: ${row.uncleanBecause.join('; ') || '–'}`;
+      return [
+        row.name,
+        row.search.largestClean === undefined ? 'none' : String(row.search.largestClean),
+        unclean,
+        row.search.probes.map((p) => `${p.calls}${p.isClean ? '' : '✗'}`).join(' '),
+        g === undefined ? '–' : n(g.load.cpuPctOfCore / calls, 2),
+        rss,
+        g === undefined ? '–' : allocationPerCallMinute(g),
+        r === undefined ? '–' : n((r.peer?.load.cpuPctOfCore ?? 0) + r.sim.load.cpuPctOfCore, 0),
+        r === undefined ? '–' : n(r.machineBusyPctOfCore, 0),
+      ];
+    }),
+  );
 }

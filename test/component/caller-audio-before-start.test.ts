@@ -13,15 +13,13 @@ import { once } from 'node:events';
 import { writePcm16BE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import { epochNowMs } from '../../src/lifecycle/timers';
-import { silentLogger } from '../../src/logger';
 import type { ConversationLink, ConversationLinkHandlers, EarlyMedia, LinkOpener } from '../../src/media/conversation-link';
-import { createLocalLinkOpener } from '../../src/media/local-link';
 import { MediaClock } from '../../src/media/media-clock';
 import type { MediaConfig } from '../../src/media/media-session';
-import { MediaWorkerPool } from '../../src/media/worker/worker-pool';
 import { buildRtp, PT_L16_MONO } from '../../src/rtp/packet';
 import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
 import { dominantFrequencyHz, generateTone, rms } from '../helpers/signal';
+import { LINK_HOMES, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
 import { waitFor } from '../helpers/wait-for';
 
 const AGENT = 'before-start-agent';
@@ -53,24 +51,18 @@ function handlers(onFirstCallerFrame: (atEpochMs: number) => void): Conversation
   };
 }
 
-for (const where of ['in-process', 'media worker'] as const) describe(`caller audio between the answer and the link's start (${where})`, function () {
+for (const where of LINK_HOMES) describe(`caller audio between the answer and the link's start (${where})`, function () {
   this.timeout(20_000);
   const pool = new ResamplerPool();
   const mediaClock = new MediaClock();
-  let workers: MediaWorkerPool | undefined;
+  let opener: TestLinkOpener | undefined;
   let sim: ElevenLabsSimulator;
   let peer: dgram.Socket;
   let link: ConversationLink | undefined;
 
-  function opener(): LinkOpener {
-    const agent = { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT, connectTimeoutMs: 3000 };
-    if (where === 'in-process') return createLocalLinkOpener({ agent, media: { config: MEDIA, pool, mediaClock, log: silentLogger() }, log: silentLogger() });
-    workers = new MediaWorkerPool({
-      workers: 1,
-      setup: { agent, media: MEDIA, logLevel: 'silent', resamplerMaxIdle: 2, resamplerWarmCalls: 0, statsIntervalMs: 20 },
-      log: silentLogger(),
-    });
-    return workers.open;
+  function linkOpener(): LinkOpener {
+    opener = testLinkOpener(where, { apiUrl: sim.apiUrl, agentId: AGENT, media: MEDIA, pool, mediaClock });
+    return opener.open;
   }
 
   beforeEach(async () => {
@@ -84,8 +76,8 @@ for (const where of ['in-process', 'media worker'] as const) describe(`caller au
   afterEach(async () => {
     await link?.close();
     link = undefined;
-    await workers?.stop();
-    workers = undefined;
+    await opener?.stop();
+    opener = undefined;
     await new Promise<void>((resolve) => peer.close(() => resolve()));
     await sim.close();
   });
@@ -111,7 +103,7 @@ for (const where of ['in-process', 'media worker'] as const) describe(`caller au
     let localAddress!: string;
     // The ExternalMedia channel is in the bridge; the answer is told to the link only by the start.
     const early: EarlyMedia = { onLocalAddress: (a) => (localAddress = a), joined: Promise.resolve(remote), answered: new Promise<number>(() => undefined) };
-    link = await opener()('call-before-start', {}, new AbortController().signal, early);
+    link = await linkOpener()('call-before-start', {}, new AbortController().signal, early);
     const conv = await sim.nextConversation();
     let firstCallerAtEpochMs: number | undefined;
     link.setHandlers(handlers((at) => (firstCallerAtEpochMs = at)));

@@ -10,16 +10,14 @@ import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { readPcm16BE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
-import { silentLogger } from '../../src/logger';
 import type { AgentLineCorrection, AgentLineHeard, ConversationLink, ConversationLinkHandlers, LinkOpener } from '../../src/media/conversation-link';
-import { createLocalLinkOpener } from '../../src/media/local-link';
 import { MediaClock } from '../../src/media/media-clock';
 import type { MediaConfig } from '../../src/media/media-session';
-import { MediaWorkerPool } from '../../src/media/worker/worker-pool';
 import { isRtpParseError, parseRtp } from '../../src/rtp/packet';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
 import { charStartMs } from '../fakes/sim/alignment';
 import { audibleRuns, dominantFrequencyHz, segment } from '../helpers/signal';
+import { LINK_HOMES, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
 import { waitFor } from '../helpers/wait-for';
 
 const AGENT = 'heard-agent';
@@ -77,24 +75,18 @@ const MEDIA: MediaConfig = {
   resamplerConverter: 'sinc_fastest',
 };
 
-for (const where of ['in-process', 'media worker'] as const) describe(`heard transcript: playout against the simulator (${where})`, function () {
+for (const where of LINK_HOMES) describe(`heard transcript: playout against the simulator (${where})`, function () {
   this.timeout(20_000);
   const pool = new ResamplerPool();
   const mediaClock = new MediaClock();
-  let workers: MediaWorkerPool | undefined;
+  let opener: TestLinkOpener | undefined;
   let sim: ElevenLabsSimulator;
   let sink: RtpSink;
   let link: ConversationLink | undefined;
 
-  function opener(): LinkOpener {
-    const agent = { apiUrl: sim.apiUrl, apiKey: undefined, defaultAgentId: AGENT, connectTimeoutMs: 3000 };
-    if (where === 'in-process') return createLocalLinkOpener({ agent, media: { config: MEDIA, pool, mediaClock, log: silentLogger() }, log: silentLogger() });
-    workers = new MediaWorkerPool({
-      workers: 1,
-      setup: { agent, media: MEDIA, logLevel: 'silent', resamplerMaxIdle: 2, resamplerWarmCalls: 0, statsIntervalMs: 20 },
-      log: silentLogger(),
-    });
-    return workers.open;
+  function linkOpener(): LinkOpener {
+    opener = testLinkOpener(where, { apiUrl: sim.apiUrl, agentId: AGENT, media: MEDIA, pool, mediaClock });
+    return opener.open;
   }
 
   beforeEach(async () => {
@@ -107,8 +99,8 @@ for (const where of ['in-process', 'media worker'] as const) describe(`heard tra
   afterEach(async () => {
     await link?.close();
     link = undefined;
-    await workers?.stop();
-    workers = undefined;
+    await opener?.stop();
+    opener = undefined;
     await sink.close();
     await sim.close();
   });
@@ -125,7 +117,7 @@ for (const where of ['in-process', 'media worker'] as const) describe(`heard tra
       clientEvents: ['audio', 'interruption', 'agent_response', 'agent_response_correction', 'user_transcript', 'ping'],
     });
     const remote = await sink.open();
-    link = await opener()('call-heard', {}, new AbortController().signal);
+    link = await linkOpener()('call-heard', {}, new AbortController().signal);
     const conv = await sim.nextConversation();
     const heard: AgentLineHeard[] = [];
     const corrections: AgentLineCorrection[] = [];
