@@ -13,13 +13,13 @@ import { once } from 'node:events';
 import { writePcm16BE } from '../../src/audio/pcm';
 import { ResamplerPool } from '../../src/audio/resampler';
 import { epochNowMs } from '../../src/lifecycle/timers';
-import type { ConversationLink, ConversationLinkHandlers, EarlyMedia, LinkOpener } from '../../src/media/conversation-link';
+import type { ConversationLink, EarlyMedia, LinkOpener } from '../../src/media/conversation-link';
 import { MediaClock } from '../../src/media/media-clock';
 import type { MediaConfig } from '../../src/media/media-session';
 import { buildRtp, PT_L16_MONO } from '../../src/rtp/packet';
 import { ElevenLabsSimulator } from '../fakes/elevenlabs-simulator';
 import { dominantFrequencyHz, generateTone, rms } from '../helpers/signal';
-import { LINK_HOMES, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
+import { LINK_HOMES, handlersWith, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
 import { waitFor } from '../helpers/wait-for';
 
 const AGENT = 'before-start-agent';
@@ -35,21 +35,6 @@ const MEDIA: MediaConfig = {
   audioChunkSizeMs: 20,
   resamplerConverter: 'sinc_fastest',
 };
-
-function handlers(onFirstCallerFrame: (atEpochMs: number) => void): ConversationLinkHandlers {
-  const none = (): void => undefined;
-  return {
-    onTranscript: none,
-    onInterruption: none,
-    onEndCallRequested: none,
-    onToolCall: none,
-    onAgentClosed: none,
-    onFirstPlayout: none,
-    onFrameRefused: none,
-    onFailed: none,
-    onFirstCallerFrame,
-  };
-}
 
 for (const where of LINK_HOMES) describe(`caller audio between the answer and the link's start (${where})`, function () {
   this.timeout(20_000);
@@ -106,7 +91,7 @@ for (const where of LINK_HOMES) describe(`caller audio between the answer and th
     link = await linkOpener()('call-before-start', {}, new AbortController().signal, early);
     const conv = await sim.nextConversation();
     let firstCallerAtEpochMs: number | undefined;
-    link.setHandlers(handlers((at) => (firstCallerAtEpochMs = at)));
+    link.setHandlers(handlersWith({ onFirstCallerFrame: (at) => (firstCallerAtEpochMs = at) }));
 
     const answeredAtEpochMs = epochNowMs();
     await talk(Number(localAddress.split(':')[1]));

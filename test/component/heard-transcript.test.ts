@@ -17,7 +17,7 @@ import { isRtpParseError, parseRtp } from '../../src/rtp/packet';
 import { ElevenLabsSimulator, type SimConversation } from '../fakes/elevenlabs-simulator';
 import { charStartMs } from '../fakes/sim/alignment';
 import { audibleRuns, dominantFrequencyHz, segment } from '../helpers/signal';
-import { LINK_HOMES, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
+import { LINK_HOMES, handlersWith, testLinkOpener, type TestLinkOpener } from '../helpers/link-opener';
 import { waitFor } from '../helpers/wait-for';
 
 const AGENT = 'heard-agent';
@@ -50,19 +50,11 @@ class RtpSink {
 }
 
 function handlers(heard: AgentLineHeard[], corrections: AgentLineCorrection[], lines: { text: string; eventId?: number }[]): ConversationLinkHandlers {
-  const none = (): void => undefined;
-  return {
+  return handlersWith({
     onTranscript: (_role, text, eventId) => lines.push({ text, eventId }),
-    onInterruption: none,
-    onEndCallRequested: none,
-    onToolCall: none,
-    onAgentClosed: none,
-    onFirstPlayout: none,
-    onFrameRefused: none,
-    onFailed: none,
     onAgentLineHeard: (r) => heard.push(r),
     onAgentLineCorrected: (c) => corrections.push(c),
-  };
+  });
 }
 
 const MEDIA: MediaConfig = {

@@ -4,7 +4,7 @@
  */
 import type { ResamplerPool } from '../../src/audio/resampler';
 import { silentLogger } from '../../src/logger';
-import type { LinkOpener } from '../../src/media/conversation-link';
+import type { ConversationLinkHandlers, LinkOpener } from '../../src/media/conversation-link';
 import { createLocalLinkOpener } from '../../src/media/local-link';
 import type { MediaClock } from '../../src/media/media-clock';
 import type { MediaConfig } from '../../src/media/media-session';
@@ -34,4 +34,20 @@ export function testLinkOpener(
     log: silentLogger(),
   });
   return { open: workers.open, stop: () => workers.stop() };
+}
+
+/** Handlers that ignore every report but those given. */
+export function handlersWith(some: Partial<ConversationLinkHandlers>): ConversationLinkHandlers {
+  const none = (): void => undefined;
+  return {
+    onTranscript: none,
+    onInterruption: none,
+    onEndCallRequested: none,
+    onToolCall: none,
+    onAgentClosed: none,
+    onFirstPlayout: none,
+    onFrameRefused: none,
+    onFailed: none,
+    ...some,
+  };
 }
