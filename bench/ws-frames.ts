@@ -1,50 +1,85 @@
 /**
  * What `bufferutil` (ws's optional native masking) saves per agent frame: the gateway is the
  * WebSocket client, so it masks every `user_audio_chunk` it sends (50 a second per call). Each run
- * is a fresh process that sends FRAMES chunks of 20 ms `pcm_16000` caller audio over loopback to a
- * ws server in the same process (which unmasks them: both costs are counted), with and without
- * `WS_NO_BUFFER_UTIL`, alternating, and prints CPU µs per frame.
+ * is a fresh process that sends chunks of 20 ms `pcm_16000` caller audio (a tone with noise) over
+ * loopback to a ws server in the same process (which unmasks them: both costs are counted), with
+ * and without `WS_NO_BUFFER_UTIL`, alternating, and prints CPU µs per frame.
  *
- *   npx tsx bench/ws-frames.ts            # 7 pairs of runs, ~30 s
- *   npx tsx bench/ws-frames.ts --child    # one run (what the pairs start)
+ * With `--compression`: what WebSocket compression (permessage-deflate) would cost, against a
+ * server that accepts it, with the client offering it (`ws`'s default) and not (the gateway's).
+ *
+ *   npx tsx bench/ws-frames.ts                  # 7 pairs of runs, ~30 s
+ *   npx tsx bench/ws-frames.ts --compression    # 5 pairs, ~1 min
+ *   npx tsx bench/ws-frames.ts --child [--offer-deflate]   # one run (what the pairs start)
  */
 import { spawnSync } from 'node:child_process';
 import WebSocket, { WebSocketServer } from 'ws';
 
 const FRAMES = 100_000;
 const PAIRS = 7;
+/** Deflating costs far more per frame: fewer frames keep a run short. */
+const COMPRESSION_FRAMES = 20_000;
+const COMPRESSION_PAIRS = 5;
+
+/** 50 messages as the gateway sends them for 20 ms of pcm_16000 (src/agent/agent-protocol.ts): a 440 Hz tone with noise, so compression sees audio, not zeros. */
+function audioChunks(): string[] {
+  const chunks: string[] = [];
+  let seed = 12345;
+  for (let k = 0; k < 50; k++) {
+    const pcm = Buffer.alloc(640);
+    for (let i = 0; i < 320; i++) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const t = k * 320 + i;
+      pcm.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 440 * t) / 16000) + ((seed >> 8) % 2000) - 1000), i * 2);
+    }
+    chunks.push(JSON.stringify({ user_audio_chunk: pcm.toString('base64') }));
+  }
+  return chunks;
+}
 
 async function child(): Promise<void> {
-  // The message the gateway sends for 20 ms of pcm_16000 (src/agent/agent-protocol.ts encodeUserAudioChunk).
-  const chunk = JSON.stringify({ user_audio_chunk: Buffer.alloc(640, 7).toString('base64') });
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  const offersDeflate = process.argv.includes('--offer-deflate');
+  const isCompressionRun = offersDeflate || process.argv.includes('--no-offer-deflate');
+  const frames = isCompressionRun ? COMPRESSION_FRAMES : FRAMES;
+  const chunks = audioChunks();
+  // In a compression run the server accepts permessage-deflate, as many servers do.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: isCompressionRun });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const { port } = server.address() as { port: number };
-  const client = new WebSocket(`ws://127.0.0.1:${port}`);
+  const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: offersDeflate });
+  let wireBytes = 0;
   const received = new Promise<void>((resolve) => {
     let count = 0;
-    server.on('connection', (socket) => socket.on('message', () => void (++count === FRAMES && resolve())));
+    server.on('connection', (socket, req) => {
+      req.socket.on('data', (data: Buffer) => void (wireBytes += data.length));
+      socket.on('message', () => void (++count === frames && resolve()));
+    });
   });
   await new Promise<void>((resolve) => client.once('open', () => resolve()));
+  if ((client.extensions !== '') !== offersDeflate) throw new Error(`compression negotiated: "${client.extensions}", offered: ${offersDeflate}`);
   const start = process.cpuUsage();
-  for (let i = 0; i < FRAMES; i++) {
-    client.send(chunk);
+  for (let i = 0; i < frames; i++) {
+    client.send(chunks[i % chunks.length]!);
     if (i % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   await received;
   const used = process.cpuUsage(start);
   client.terminate();
   server.close();
-  process.stdout.write(`${JSON.stringify({ usPerFrame: (used.user + used.system) / FRAMES })}\n`);
+  process.stdout.write(`${JSON.stringify({ usPerFrame: (used.user + used.system) / frames, wireBytesPerFrame: wireBytes / frames })}\n`);
 }
 
-function run(withBufferutil: boolean): number {
+function run(withBufferutil: boolean, childArgs: string[] = []): number {
+  return runChild(withBufferutil, childArgs).usPerFrame;
+}
+
+function runChild(withBufferutil: boolean, childArgs: string[]): { usPerFrame: number; wireBytesPerFrame: number } {
   const env = { ...process.env };
   if (withBufferutil) delete env['WS_NO_BUFFER_UTIL'];
   else env['WS_NO_BUFFER_UTIL'] = '1';
-  const out = spawnSync(process.execPath, [...process.execArgv, __filename, '--child'], { env, encoding: 'utf8' });
+  const out = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', ...childArgs], { env, encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`child failed: ${out.stderr}`);
-  return (JSON.parse(out.stdout) as { usPerFrame: number }).usPerFrame;
+  return JSON.parse(out.stdout) as { usPerFrame: number; wireBytesPerFrame: number };
 }
 
 function median(xs: number[]): number {
@@ -52,7 +87,38 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+function compression(): void {
+  const offered: number[] = [];
+  const notOffered: number[] = [];
+  const ratios: number[] = [];
+  const bytes = { offered: 0, notOffered: 0 };
+  run(true, ['--no-offer-deflate']); // warm-up, not counted
+  for (let i = 0; i < COMPRESSION_PAIRS; i++) {
+    const a = runChild(true, ['--offer-deflate']);
+    const b = runChild(true, ['--no-offer-deflate']);
+    offered.push(a.usPerFrame);
+    notOffered.push(b.usPerFrame);
+    ratios.push(a.usPerFrame / b.usPerFrame);
+    bytes.offered = a.wireBytesPerFrame;
+    bytes.notOffered = b.wireBytesPerFrame;
+  }
+  const f = (n: number): string => n.toFixed(1);
+  process.stdout.write(
+    [
+      `ws ${COMPRESSION_FRAMES} frames of 20 ms pcm_16000 to a server that accepts permessage-deflate (send + receive, one process), CPU µs per frame, ${COMPRESSION_PAIRS} pairs alternating:`,
+      `| the client | min | median | max |`,
+      `|---|---|---|---|`,
+      `| offers compression (ws's default) | ${f(Math.min(...offered))} | ${f(median(offered))} | ${f(Math.max(...offered))} |`,
+      `| does not (the gateway) | ${f(Math.min(...notOffered))} | ${f(median(notOffered))} | ${f(Math.max(...notOffered))} |`,
+      `| ratio, pair by pair | ${f(Math.min(...ratios))} | ${f(median(ratios))} | ${f(Math.max(...ratios))} |`,
+      `bytes on the wire per frame: ${bytes.offered.toFixed(0)} compressed, ${bytes.notOffered.toFixed(0)} not`,
+      '',
+    ].join('\n'),
+  );
+}
+
 function main(): void {
+  if (process.argv.includes('--compression')) return compression();
   let hasBufferutil = true;
   try {
     require.resolve('bufferutil');

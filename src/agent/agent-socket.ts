@@ -76,7 +76,10 @@ export class AgentSocket {
     this.#options = options;
     this.#log = options.log;
     this.#handlers = handlers;
-    this.#ws = new WebSocket(options.url, options.protocols ?? [], { maxPayload: MAX_AGENT_FRAME_BYTES });
+    // No compression: `ws` offers permessage-deflate by default, and a server that accepts it makes
+    // each 20 ms frame cost about 20 times the CPU (base64 audio barely compresses) and each socket
+    // hold its own zlib state (docs/performance.md#websocket-compression).
+    this.#ws = new WebSocket(options.url, options.protocols ?? [], { maxPayload: MAX_AGENT_FRAME_BYTES, perMessageDeflate: false });
     this.#ws.on('open', () => handlers.onOpen());
     this.#ws.on('message', (data, isBinary) => handlers.onMessage(data, isBinary));
     this.#ws.on('error', this.#onError);

@@ -199,6 +199,19 @@ describe('AgentClient (against the ElevenLabs simulator)', function () {
       assert.equal(client.outputFormat, 'ulaw_8000');
     });
 
+    it('does not offer WebSocket compression, even to a server that would accept it (deflating each 20 ms frame costs ~20 times the CPU)', async () => {
+      const compressing = await ElevenLabsSimulator.start({ acceptCompression: true });
+      try {
+        compressing.agent('deflate', {});
+        const client = await AgentClient.connect({ url: compressing.publicUrl('deflate'), connectTimeoutMs: 2000, log });
+        clients.push(client);
+        const conv = await compressing.nextConversation();
+        assert.equal(conv.offeredExtensions, undefined);
+      } finally {
+        await compressing.close();
+      }
+    });
+
     it('falls back to pcm_16000 input when metadata omits it', async () => {
       const { client } = await connect('legacy', { inputFormat: 'ulaw_8000', omitInputFormatInMetadata: true });
       assert.equal(client.inputFormat, 'pcm_16000');

@@ -57,6 +57,11 @@ export interface SimulatorOptions {
   signedUrlTtlMs?: number;
   /** Simultaneous conversations; extra ones are closed 1002 (reason text is a guess). Default unlimited. */
   maxConcurrent?: number;
+  /**
+   * Accept WebSocket compression (permessage-deflate) when a client offers it, as many servers do.
+   * Default off. Whether the real service accepts it is not documented.
+   */
+  acceptCompression?: boolean;
 }
 
 /** One HTTP request the simulator served (the API key is never recorded, only whether it matched). */
@@ -112,6 +117,7 @@ export class ElevenLabsSimulator extends EventEmitter<SimulatorEvents> {
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: 16 * 1024 * 1024,
+      perMessageDeflate: opts.acceptCompression === true,
       // The JS SDK offers `convai` (and `bearer.<token>`); the server must echo one or `ws` clients abort.
       handleProtocols: (protocols) => (protocols.has('convai') ? 'convai' : ([...protocols][0] ?? false)),
     });
@@ -325,6 +331,7 @@ export class ElevenLabsSimulator extends EventEmitter<SimulatorEvents> {
         log: this.#log,
         rejection,
         conversationId,
+        offeredExtensions: req.headers['sec-websocket-extensions'],
       });
       this.conversations.push(conv);
       this.#log.debug({ conversationId: conv.id, agentId }, 'simulated conversation accepted');

@@ -129,6 +129,8 @@ export interface SimConversationInit {
   rejection?: { code: number; errorType: string; message: string };
   /** Id reserved by a signed URL with `include_conversation_id=true`. */
   conversationId?: string;
+  /** The client's `Sec-WebSocket-Extensions` offer, if it made one. */
+  offeredExtensions?: string;
 }
 
 interface Generation {
@@ -144,6 +146,8 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
   /** `conv_` + 26 characters. */
   readonly id: string;
   readonly agentId: string;
+  /** The client's `Sec-WebSocket-Extensions` offer (e.g. permessage-deflate), if it made one. */
+  readonly offeredExtensions: string | undefined;
   readonly config: SimAgentConfig;
   readonly frames: SimFrame[] = [];
   readonly pongs: SimPong[] = [];
@@ -218,6 +222,7 @@ export class SimConversation extends EventEmitter<SimConversationEvents> {
     super();
     this.#ws = ws;
     this.agentId = init.agentId;
+    this.offeredExtensions = init.offeredExtensions;
     this.config = init.config;
     this.id = init.conversationId ?? newConversationId(randomBytes);
     this.#log = init.log.child({ conversationId: this.id, agentId: init.agentId });
