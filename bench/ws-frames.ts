@@ -7,12 +7,19 @@
  *
  * With `--compression`: what WebSocket compression (permessage-deflate) would cost, against a
  * server that accepts it, with the client offering it (`ws`'s default) and not (the gateway's).
+ * With `--tls`: what TLS adds (`wss://`, as to the real service; a throwaway certificate made by
+ * `openssl`), against plain `ws://`.
  *
  *   npx tsx bench/ws-frames.ts                  # 7 pairs of runs, ~30 s
- *   npx tsx bench/ws-frames.ts --compression    # 5 pairs, ~1 min
+ *   npx tsx bench/ws-frames.ts --compression    # 5 pairs, ~30 s
+ *   npx tsx bench/ws-frames.ts --tls            # 7 pairs, ~1 min
  *   npx tsx bench/ws-frames.ts --child [--offer-deflate]   # one run (what the pairs start)
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 
 const FRAMES = 100_000;
@@ -41,12 +48,18 @@ async function child(): Promise<void> {
   const offersDeflate = process.argv.includes('--offer-deflate');
   const isCompressionRun = offersDeflate || process.argv.includes('--no-offer-deflate');
   const frames = isCompressionRun ? COMPRESSION_FRAMES : FRAMES;
+  const isPaced = process.argv.includes('--paced');
   const chunks = audioChunks();
+  // A TLS run: the certificate the parent made (its folder in WS_FRAMES_TLS_DIR).
+  const tlsDir = process.argv.includes('--tls') ? process.env['WS_FRAMES_TLS_DIR'] : undefined;
+  const tls = tlsDir === undefined ? undefined : { key: readFileSync(path.join(tlsDir, 'key.pem')), cert: readFileSync(path.join(tlsDir, 'cert.pem')) };
+  const https = tls === undefined ? undefined : createHttpsServer(tls);
   // In a compression run the server accepts permessage-deflate, as many servers do.
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: isCompressionRun });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const { port } = server.address() as { port: number };
-  const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: offersDeflate });
+  const server = https === undefined ? new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: isCompressionRun }) : new WebSocketServer({ server: https, perMessageDeflate: false });
+  if (https === undefined) await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  else await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = (https ?? server).address() as { port: number };
+  const client = new WebSocket(`${tls === undefined ? 'ws' : 'wss'}://127.0.0.1:${port}`, { perMessageDeflate: offersDeflate, ...(tls === undefined ? {} : { ca: tls.cert }) });
   let wireBytes = 0;
   const received = new Promise<void>((resolve) => {
     let count = 0;
@@ -60,12 +73,15 @@ async function child(): Promise<void> {
   const start = process.cpuUsage();
   for (let i = 0; i < frames; i++) {
     client.send(chunks[i % chunks.length]!);
-    if (i % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
+    // Paced: one frame per turn of the event loop, as each call's frame leaves on its own (a TLS
+    // socket would otherwise pack a burst of frames into a few records and system calls).
+    if (isPaced || i % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
   }
   await received;
   const used = process.cpuUsage(start);
   client.terminate();
   server.close();
+  https?.close();
   process.stdout.write(`${JSON.stringify({ usPerFrame: (used.user + used.system) / frames, wireBytesPerFrame: wireBytes / frames })}\n`);
 }
 
@@ -117,8 +133,44 @@ function compression(): void {
   );
 }
 
+/** wss:// against ws://, both with bufferutil and no compression. */
+function tlsCost(): void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ws-frames-tls-'));
+  try {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl could not make a certificate: ${made.stderr}`);
+    process.env['WS_FRAMES_TLS_DIR'] = dir;
+    const wss: number[] = [];
+    const plain: number[] = [];
+    const ratios: number[] = [];
+    run(true, ['--tls', '--paced']); // warm-up, not counted
+    for (let i = 0; i < PAIRS; i++) {
+      const a = run(true, ['--tls', '--paced']);
+      const b = run(true, ['--paced']);
+      wss.push(a);
+      plain.push(b);
+      ratios.push(a / b);
+    }
+    const f = (n: number): string => n.toFixed(2);
+    process.stdout.write(
+      [
+        `ws ${FRAMES} frames of 20 ms pcm_16000, one per turn of the event loop (send + receive, one process: both ends' TLS), CPU µs per frame, ${PAIRS} pairs alternating:`,
+        `| transport | min | median | max |`,
+        `|---|---|---|---|`,
+        `| wss:// (TLS) | ${f(Math.min(...wss))} | ${f(median(wss))} | ${f(Math.max(...wss))} |`,
+        `| ws:// | ${f(Math.min(...plain))} | ${f(median(plain))} | ${f(Math.max(...plain))} |`,
+        `| ratio, pair by pair | ${f(Math.min(...ratios))} | ${f(median(ratios))} | ${f(Math.max(...ratios))} |`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function main(): void {
   if (process.argv.includes('--compression')) return compression();
+  if (process.argv.includes('--tls')) return tlsCost();
   let hasBufferutil = true;
   try {
     require.resolve('bufferutil');
