@@ -18,7 +18,7 @@ import { GatewayMeasure, memorySnapshot } from './lib/gateway-measure';
 import { warmPool } from './lib/warm-pool';
 import { openWorkerLinks } from './gateway-threads';
 import { simAgentId, type GatewaySpec } from './lib/protocol';
-import type { ConversationLinkHandlers } from '../src/media/conversation-link';
+import { handlersWith } from '../test/helpers/link-opener';
 
 const spec = readSpec<GatewaySpec>();
 
@@ -28,21 +28,6 @@ function hrUs(): number {
 }
 /** Agent sockets opened at once while setting up (the simulator's handshake is cheap). */
 const CONNECT_BATCH = 10;
-
-/** A benchmark link's handlers: only the agent socket closing matters (`onAgentClosed`). */
-function ignoringAllBut(onAgentClosed: () => void): ConversationLinkHandlers {
-  const ignore = (): undefined => undefined;
-  return {
-    onTranscript: ignore,
-    onInterruption: ignore,
-    onEndCallRequested: ignore,
-    onToolCall: ignore,
-    onAgentClosed,
-    onFirstPlayout: ignore,
-    onFrameRefused: ignore,
-    onFailed: ignore,
-  };
-}
 
 async function main(): Promise<void> {
   const log = pino({ level: 'warn' }, pino.destination(2));
@@ -83,8 +68,11 @@ async function main(): Promise<void> {
     const batch = Math.min(CONNECT_BATCH, spec.calls - i);
     links.push(...(await Promise.all(Array.from({ length: batch }, (_, k) => open(`bench-${i + k}`, {}, new AbortController().signal)))));
   }
-  for (const link of links) link.setHandlers(ignoringAllBut(() => {
-    if (!isClosing) unexpectedAgentCloses++;
+  for (const link of links) link.setHandlers(handlersWith({
+    // Only the agent socket closing matters here: an unexpected close spoils the run.
+    onAgentClosed: () => {
+      if (!isClosing) unexpectedAgentCloses++;
+    },
   }));
 
   const close = (): void => {
@@ -134,8 +122,11 @@ async function mainThreads(mediaWorkers: number): Promise<void> {
   let windowStartUs = 0;
   const run = await openWorkerLinks({ ...spec, mediaWorkers }, media, log);
   const poolWarm = memorySnapshot();
-  for (const link of run.links) link.setHandlers(ignoringAllBut(() => {
-    if (!isClosing) unexpectedAgentCloses++;
+  for (const link of run.links) link.setHandlers(handlersWith({
+    // Only the agent socket closing matters here: an unexpected close spoils the run.
+    onAgentClosed: () => {
+      if (!isClosing) unexpectedAgentCloses++;
+    },
   }));
   const close = (): void => {
     if (isClosing) return;
