@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AriEvent } from '../ari/ari-events';
 import type { ExternalMediaAddress } from '../ari/call-control';
@@ -144,19 +145,11 @@ export class Call extends SafeEmitter<CallEvents> {
   async #dialLeg(ringTimeoutS: number, hasMedia: boolean): Promise<void> {
     await this.#bridged;
     if (hasMedia && !this.#isEnding()) {
-      let timer: NodeJS.Timeout | undefined;
-      const ended = this.#abort.signal;
-      let onEnded = (): void => undefined;
-      await Promise.race([
-        this.#firstMediaJoin,
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_BEFORE_DIAL_MAX_MS))),
-        new Promise<void>((resolve) => {
-          onEnded = () => resolve();
-          ended.addEventListener('abort', onEnded, { once: true });
-        }),
-      ]);
-      clearTimeout(timer);
-      ended.removeEventListener('abort', onEnded);
+      // The limit's timer ends early with the call, or once the channel joined.
+      const joined = new AbortController();
+      const limit = sleep(MEDIA_BEFORE_DIAL_MAX_MS, undefined, { signal: AbortSignal.any([this.#abort.signal, joined.signal]) });
+      await Promise.race([this.#firstMediaJoin, limit.catch(() => undefined)]);
+      joined.abort();
     }
     // Ended meanwhile (an API hang-up while the media joined): nothing to dial, the leg is going.
     if (this.#isEnding()) return;
